@@ -1,0 +1,29 @@
+/* resolve: what trivial-rewrite does, folded into the library. Makes
+ * addresses canonical (bare "user" gets "@$myorigin") and maps a recipient
+ * to its address class, transport and nexthop:
+ *   local domain (mydestination, $myhostname, localhost, [our IP]) ->
+ *       local_transport (local:$myhostname)
+ *   relay_domains -> relay_transport, else default_transport (smtp),
+ *       nexthop = relayhost when set, else the recipient domain.
+ * (transport_maps come with the lookup-table work.) */
+#ifndef FACTEUR_RESOLVE_H
+#define FACTEUR_RESOLVE_H
+
+#include "buf.h"
+
+#define ADDR_CLASS_LOCAL    1
+#define ADDR_CLASS_RELAY    2
+#define ADDR_CLASS_DEFAULT  3
+
+/* Appends "@$myorigin" to an address without a domain ("" stays ""). */
+void resolve_canonical(buf_t *out, const char *addr);
+/* Is this domain one of ours (mydestination etc.)? Case-insensitive. */
+int  resolve_local_domain(const char *domain);
+/* Is the domain in relay_domains? */
+int  resolve_relay_domain(const char *domain);
+/* Class, transport ("local") and nexthop for a canonical recipient. */
+int  resolve_address(const char *addr, buf_t *transport, buf_t *nexthop);
+/* Drops cached settings (after config changes in tests). */
+void resolve_reset(void);
+
+#endif
