@@ -33,6 +33,17 @@ int  unix_connect(const char *path, int timeout);
  * IPv6 literal without brackets). SO_REUSEADDR. fd or -1 with errno. */
 int  inet_listen(const char *host, const char *port, int family, int backlog);
 
+/* qmgr trigger bytes (public/qmgr). Single letters mean what they mean to
+ * Postfix's qmgr; facteur adds QMGR_TRIGGER_NEW: 'N', a queue ID, '\n' =
+ * "incoming/ID was just committed", so qmgr takes that one file without
+ * scanning incoming/ (it still scans at start-up and on 'I'). */
+#define QMGR_TRIGGER_SCAN_ALL   'A'   /* ignore deferred mtimes on next scan */
+#define QMGR_TRIGGER_FLUSH_DEAD 'F'   /* forget dead destinations */
+#define QMGR_TRIGGER_DEFERRED   'D'   /* scan deferred now */
+#define QMGR_TRIGGER_INCOMING   'I'   /* scan incoming now */
+#define QMGR_TRIGGER_WAKEUP     'W'   /* same as I */
+#define QMGR_TRIGGER_NEW        'N'
+
 /* Connects to a UNIX socket (or opens a fifo) at path, writes the bytes,
  * closes. 0 or -1 with errno; never blocks longer than a few seconds. */
 int  trigger_send(const char *path, const char *bytes, size_t len);
