@@ -43,7 +43,11 @@ void config_set_service(const char *service_name, const char *process_name);
 /* Values. The expanded form is cached per name. A name that is neither in
  * the table nor in main.cf gives NULL from config_get and is fatal in the
  * typed getters (a programming error). Invalid values (e.g. "10x" for a
- * time) are fatal with "bad numerical configuration: name = value". */
+ * time) are fatal with "bad numerical configuration: name = value".
+ * As in Postfix, values that their users expand per message come back as
+ * written: forward_path, mailbox_command, luser_relay, default_rbl_reply,
+ * smtpd_reject_footer, command_execution_directory. Returned strings stay
+ * valid for the life of the process (also across config_load/override). */
 const char *config_get(const char *name);      /* expanded, NULL if unknown */
 const char *config_str(const char *name);      /* expanded */
 const char *config_raw(const char *name);      /* unexpanded: main.cf or default */
