@@ -1,0 +1,393 @@
+/* resolve: trivial-rewrite folded into the library. Canonical addresses
+ * (bare "user" -> user@$myorigin) and recipient -> class/transport/nexthop.
+ * Parsed settings are cached until resolve_reset(). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "address.h"
+#include "alloc.h"
+#include "argv.h"
+#include "config.h"
+#include "log.h"
+#include "resolve.h"
+
+/* An IPv4 or IPv6 address in network byte order. */
+typedef struct ip_addr {
+    int           family;
+    unsigned char bytes[16];
+} ip_addr_t;
+
+typedef struct ip_list {
+    ip_addr_t *v;
+    size_t     n;
+    size_t     cap;
+} ip_list_t;
+
+typedef struct resolve_cache {
+    int        loaded;
+    char      *myorigin;             /* or $mydomain: append_at_myorigin = no */
+    char      *myhostname;
+    char      *mydomain;
+    int        append_dot_mydomain;
+    argv_t    *mydestination;        /* domain patterns, lower case */
+    int        mydest_parent;        /* parent_domain_matches_subdomains has it */
+    argv_t    *relay_domains;
+    int        relay_parent;
+    ip_list_t  our_ips;              /* inet_interfaces and proxy_interfaces */
+    char      *local_transport;
+    char      *relay_transport;
+    char      *default_transport;
+    char      *relayhost;
+} resolve_cache_t;
+
+static resolve_cache_t cache;
+
+/* ---------------------------------------------------------------- */
+/* Loading settings                                                 */
+/* ---------------------------------------------------------------- */
+
+static int name_in_list(const char *list, const char *name)
+{
+    argv_t *names;
+    int found = 0;
+
+    if (list == NULL)
+        return 0;
+    names = argv_split_list(list);
+    for (size_t i = 0; i < names->argc && !found; i++)
+        found = strcasecmp(names->argv[i], name) == 0;
+    argv_free(names);
+    return found;
+}
+
+/* Keeps the plain domain entries of a match list, lower-cased.
+ * "type:table" lookups and "/file" includes are left for the lookup-table
+ * work; a "!domain" exclusion is kept with its '!'. */
+static argv_t *domain_patterns(const char *param)
+{
+    argv_t *raw = config_list(param);
+    argv_t *out = argv_new();
+
+    for (size_t i = 0; i < raw->argc; i++) {
+        const char *e = raw->argv[i];
+        buf_t low = BUF_INIT;
+
+        if (e[0] == '/' || strchr(e, ':') != NULL)
+            continue;
+        buf_set(&low, e);
+        buf_lower(&low);
+        argv_add(out, buf_str(&low));
+        buf_release(&low);
+    }
+    argv_free(raw);
+    return out;
+}
+
+static void ip_list_add(ip_list_t *l, int family, const void *bytes)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? size_mul(l->cap, 2) : 8;
+        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+    l->v[l->n].family = family;
+    memcpy(l->v[l->n].bytes, bytes, family == AF_INET ? 4 : 16);
+    l->n++;
+}
+
+static void ip_list_add_loopback(ip_list_t *l)
+{
+    struct in_addr v4 = { htonl(INADDR_LOOPBACK) };
+
+    ip_list_add(l, AF_INET, &v4);
+    ip_list_add(l, AF_INET6, &in6addr_loopback);
+}
+
+static void ip_list_add_interfaces(ip_list_t *l)
+{
+    struct ifaddrs *ifs, *ifa;
+
+    if (getifaddrs(&ifs) < 0) {
+        msg_warn("getifaddrs: %s", strerror(errno));
+        ip_list_add_loopback(l);
+        return;
+    }
+    for (ifa = ifs; ifa; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr == NULL)
+            continue;
+        if (ifa->ifa_addr->sa_family == AF_INET)
+            ip_list_add(l, AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr);
+        else if (ifa->ifa_addr->sa_family == AF_INET6)
+            ip_list_add(l, AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr);
+    }
+    freeifaddrs(ifs);
+}
+
+/* One inet_interfaces / proxy_interfaces entry. Host names would need
+ * DNS and are ignored here. */
+static void ip_list_add_entry(ip_list_t *l, const char *entry)
+{
+    unsigned char bin[16];
+    char text[64];
+    size_t len = strlen(entry);
+
+    if (strcasecmp(entry, "all") == 0) {
+        ip_list_add_interfaces(l);
+        return;
+    }
+    if (strcasecmp(entry, "loopback-only") == 0 || strcasecmp(entry, "localhost") == 0) {
+        ip_list_add_loopback(l);
+        return;
+    }
+    if (len >= 2 && entry[0] == '[' && entry[len - 1] == ']') {
+        entry++;
+        len -= 2;
+    }
+    if (len >= sizeof(text))
+        return;
+    memcpy(text, entry, len);
+    text[len] = 0;
+    if (inet_pton(AF_INET, text, bin) == 1)
+        ip_list_add(l, AF_INET, bin);
+    else if (inet_pton(AF_INET6, text, bin) == 1)
+        ip_list_add(l, AF_INET6, bin);
+}
+
+static void load_our_ips(ip_list_t *l)
+{
+    static const char *const params[] = { "inet_interfaces", "proxy_interfaces" };
+
+    for (size_t p = 0; p < sizeof(params) / sizeof(params[0]); p++) {
+        const char *value = config_get(params[p]);
+        argv_t *entries;
+
+        if (value == NULL)
+            continue;
+        entries = argv_split_list(value);
+        for (size_t i = 0; i < entries->argc; i++)
+            ip_list_add_entry(l, entries->argv[i]);
+        argv_free(entries);
+    }
+}
+
+static int bool_param(const char *name, int fallback)
+{
+    const char *value = config_get(name);
+    int result;
+
+    if (value == NULL || config_parse_bool(value, &result) < 0)
+        return fallback;
+    return result;
+}
+
+static void load_settings(void)
+{
+    const char *parents = config_get("parent_domain_matches_subdomains");
+
+    if (cache.loaded)
+        return;
+    cache.myhostname = xstrdup(config_str("myhostname"));
+    cache.mydomain = xstrdup(config_str("mydomain"));
+    /* config already turns Debian's "myorigin = /etc/mailname" into a name. */
+    cache.myorigin = xstrdup(bool_param("append_at_myorigin", 1)
+                             ? config_str("myorigin") : cache.mydomain);
+    cache.append_dot_mydomain = bool_param("append_dot_mydomain", 0);
+    cache.mydestination = domain_patterns("mydestination");
+    cache.relay_domains = domain_patterns("relay_domains");
+    cache.mydest_parent = name_in_list(parents, "mydestination");
+    cache.relay_parent = name_in_list(parents, "relay_domains");
+    load_our_ips(&cache.our_ips);
+    cache.local_transport = xstrdup(config_str("local_transport"));
+    cache.relay_transport = xstrdup(config_str("relay_transport"));
+    cache.default_transport = xstrdup(config_str("default_transport"));
+    cache.relayhost = xstrdup(config_str("relayhost"));
+    cache.loaded = 1;
+}
+
+void resolve_reset(void)
+{
+    free(cache.myorigin);
+    free(cache.myhostname);
+    free(cache.mydomain);
+    argv_free(cache.mydestination);
+    argv_free(cache.relay_domains);
+    free(cache.our_ips.v);
+    free(cache.local_transport);
+    free(cache.relay_transport);
+    free(cache.default_transport);
+    free(cache.relayhost);
+    memset(&cache, 0, sizeof(cache));
+}
+
+/* ---------------------------------------------------------------- */
+/* Matching                                                         */
+/* ---------------------------------------------------------------- */
+
+/* Does domain (lower case, no trailing dot) match one pattern?
+ * ".example.com" matches subdomains; "example.com" matches itself and,
+ * when the parameter is in parent_domain_matches_subdomains, subdomains. */
+static int domain_matches(const char *domain, const char *pattern, int parent_match)
+{
+    size_t dlen = strlen(domain), plen = strlen(pattern);
+
+    if (pattern[0] == '.')
+        return dlen > plen && strcmp(domain + dlen - plen, pattern) == 0;
+    if (strcmp(domain, pattern) == 0)
+        return 1;
+    return parent_match && dlen > plen && domain[dlen - plen - 1] == '.'
+        && strcmp(domain + dlen - plen, pattern) == 0;
+}
+
+/* First matching entry decides; "!pattern" excludes. */
+static int domain_list_match(const char *domain, const argv_t *patterns, int parent_match)
+{
+    buf_t low = BUF_INIT;
+    int result = 0;
+
+    buf_set(&low, domain);
+    buf_lower(&low);
+    if (low.len > 0 && low.data[low.len - 1] == '.')
+        buf_truncate(&low, low.len - 1);
+    for (size_t i = 0; i < patterns->argc; i++) {
+        const char *pat = patterns->argv[i];
+        int negate = pat[0] == '!';
+
+        if (domain_matches(buf_str(&low), pat + negate, parent_match)) {
+            result = !negate;
+            break;
+        }
+    }
+    buf_release(&low);
+    return result;
+}
+
+/* "[1.2.3.4]" / "[IPv6:::1]" naming one of our interface addresses. */
+static int literal_is_ours(const char *domain)
+{
+    size_t len = strlen(domain);
+    unsigned char bin[16];
+    char text[64];
+    const char *ip = text;
+    int family;
+
+    if (len < 3 || domain[0] != '[' || domain[len - 1] != ']' || len - 2 >= sizeof(text))
+        return 0;
+    memcpy(text, domain + 1, len - 2);
+    text[len - 2] = 0;
+    if (strncasecmp(text, "ipv6:", 5) == 0) {
+        ip = text + 5;
+        family = AF_INET6;
+    } else {
+        family = AF_INET;
+    }
+    if (inet_pton(family, ip, bin) != 1)
+        return 0;
+    for (size_t i = 0; i < cache.our_ips.n; i++) {
+        const ip_addr_t *a = &cache.our_ips.v[i];
+
+        if (a->family == family && memcmp(a->bytes, bin, family == AF_INET ? 4 : 16) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int resolve_local_domain(const char *domain)
+{
+    if (domain == NULL || *domain == 0)
+        return 1;                           /* no domain: a local address */
+    load_settings();
+    if (domain[0] == '[')
+        return literal_is_ours(domain);
+    return domain_list_match(domain, cache.mydestination, cache.mydest_parent);
+}
+
+int resolve_relay_domain(const char *domain)
+{
+    if (domain == NULL || *domain == 0)
+        return 0;
+    load_settings();
+    return domain_list_match(domain, cache.relay_domains, cache.relay_parent);
+}
+
+/* ---------------------------------------------------------------- */
+/* Canonical form and routing                                       */
+/* ---------------------------------------------------------------- */
+
+void resolve_canonical(buf_t *out, const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+
+    buf_reset(out);
+    buf_puts(out, addr);
+    if (*addr == 0)
+        return;                             /* the null sender stays "" */
+    load_settings();
+    if (at == NULL || at[1] == 0) {
+        if (at == NULL)
+            buf_putc(out, '@');
+        buf_puts(out, cache.myorigin);
+        return;
+    }
+    if (cache.append_dot_mydomain && at[1] != '[' && strchr(at + 1, '.') == NULL
+        && *cache.mydomain != 0) {
+        buf_putc(out, '.');
+        buf_puts(out, cache.mydomain);
+    }
+}
+
+/* "transport:nexthop" -> transport and nexthop ("" when absent). */
+static void split_transport(const char *spec, buf_t *transport, buf_t *nexthop)
+{
+    const char *colon = strchr(spec, ':');
+
+    buf_reset(transport);
+    buf_reset(nexthop);
+    if (colon == NULL) {
+        buf_puts(transport, spec);
+        return;
+    }
+    buf_append(transport, spec, (size_t) (colon - spec));
+    buf_puts(nexthop, colon + 1);
+}
+
+/* Nexthop for mail that leaves: the transport's own, else relayhost,
+ * else the recipient domain (lower case). */
+static void remote_nexthop(buf_t *nexthop, const char *domain)
+{
+    if (nexthop->len > 0)
+        return;
+    if (*cache.relayhost != 0) {
+        buf_puts(nexthop, cache.relayhost);
+        return;
+    }
+    buf_puts(nexthop, domain);
+    buf_lower(nexthop);
+    if (nexthop->len > 0 && nexthop->data[nexthop->len - 1] == '.')
+        buf_truncate(nexthop, nexthop->len - 1);
+}
+
+int resolve_address(const char *addr, buf_t *transport, buf_t *nexthop)
+{
+    const char *domain = addr_domain(addr);
+
+    load_settings();
+    if (resolve_local_domain(domain)) {
+        split_transport(cache.local_transport, transport, nexthop);
+        if (nexthop->len == 0)
+            buf_puts(nexthop, cache.myhostname);
+        return ADDR_CLASS_LOCAL;
+    }
+    if (resolve_relay_domain(domain)) {
+        split_transport(cache.relay_transport, transport, nexthop);
+        remote_nexthop(nexthop, domain);
+        return ADDR_CLASS_RELAY;
+    }
+    split_transport(cache.default_transport, transport, nexthop);
+    remote_nexthop(nexthop, domain);
+    return ADDR_CLASS_DEFAULT;
+}
