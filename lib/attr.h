@@ -11,9 +11,11 @@
 #define ATTR_MAX_COUNT     1024
 #define ATTR_MAX_NAME      100
 #define ATTR_MAX_VALUE     (64 * 1024)
+#define ATTR_MAX_TOTAL     (1024 * 1024)   /* bytes in one list, names and values */
 
 void attr_put_str(stream_t *s, const char *name, const char *value);
 void attr_put_long(stream_t *s, const char *name, long value);
+/* Ends the list and flushes the stream (errors show in stream_status). */
 void attr_put_end(stream_t *s);
 
 typedef struct attr_list {

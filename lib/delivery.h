@@ -60,15 +60,20 @@ typedef struct delivery_result {
     char *reason;            /* human text */
 } delivery_result_t;
 
-/* qmgr side. */
+/* qmgr side. The request may be sent at once after connecting: the agent
+ * reads it after announcing itself. */
 void delivery_request_send(stream_t *s, const delivery_request_t *req);
-/* Reads rcpt_count results into res (array of req->rcpt_count) and the
- * final status. 0, or -1 when the agent broke the protocol or went away. */
+/* Optional: waits for the agent's announcement (to know it is ready).
+ * 0, or -1 when the agent went away or announced another protocol. */
+int  delivery_announcement_read(stream_t *s);
+/* Reads the announcement if delivery_announcement_read did not, then
+ * rcpt_count results into res (array of req->rcpt_count) and the final
+ * status. 0, or -1 when the agent broke the protocol or went away. */
 int  delivery_results_read(stream_t *s, const delivery_request_t *req,
                            delivery_result_t *res);
 
-/* agent side. 0, or -1 on a malformed/missing request (fatal for the
- * conversation). */
+/* agent side: sends the announcement, then reads one request. 0, or -1 on
+ * a malformed/missing request (fatal for the conversation). */
 int  delivery_request_read(stream_t *s, delivery_request_t *req);
 void delivery_request_free(delivery_request_t *req);   /* contents only */
 void delivery_results_send(stream_t *s, const delivery_request_t *req,
