@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,8 +34,15 @@ static ssize_t plain_read(void *ctx, int fd, void *b, size_t len)
 
 static ssize_t plain_write(void *ctx, int fd, const void *b, size_t len)
 {
+    ssize_t n;
+
     (void) ctx;
-    return write(fd, b, len);
+    /* A peer that went away is an I/O error, never a SIGPIPE that kills
+     * the process; send() with MSG_NOSIGNAL says so for sockets. */
+    n = send(fd, b, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK)
+        n = write(fd, b, len);
+    return n;
 }
 
 static const stream_ops_t plain_ops = { plain_read, plain_write };

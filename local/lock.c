@@ -4,6 +4,9 @@
  * deliver_lock_attempts times, deliver_lock_delay apart, then given up. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -19,15 +22,42 @@ static void pause_between_attempts(void)
         sleep((unsigned) local_cfg.lock_delay);
 }
 
+/* Whether the lock names its creator's PID and that process is gone. We
+ * write our PID into the locks we make, so a local that was killed mid
+ * delivery does not hold a mailbox for stale_lock_time; locks made by
+ * other programs (often empty) only expire by age. */
+static int dotlock_owner_dead(const char *lock_path)
+{
+    char text[32];
+    char *end;
+    ssize_t n;
+    long pid;
+    int fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, text, sizeof(text) - 1);
+    (void) close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    pid = strtol(text, &end, 10);
+    if (pid <= 1 || end == text || (*end != '\n' && *end != 0))
+        return 0;
+    return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+}
+
 /* A lock left by a crashed writer is removed once it is older than
- * stale_lock_time. 1 when it was removed. */
+ * stale_lock_time, or at once when its creator is known to be dead.
+ * 1 when it was removed. */
 static int remove_stale_dotlock(const char *lock_path)
 {
     struct stat st;
 
     if (lstat(lock_path, &st) < 0)
         return errno == ENOENT;        /* gone meanwhile: try again at once */
-    if (time(NULL) - st.st_mtime <= local_cfg.stale_lock_time)
+    if (time(NULL) - st.st_mtime <= local_cfg.stale_lock_time
+        && !dotlock_owner_dead(lock_path))
         return 0;
     if (unlink(lock_path) < 0) {
         msg_warn("cannot remove stale lock file %s: %s", lock_path, strerror(errno));
@@ -45,6 +75,12 @@ int lock_dotlock_acquire(const char *lock_path, buf_t *why)
         int fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
         if (fd >= 0) {
+            char pid[24];
+            int len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+
+            /* The PID only helps a later stale check; the lock holds without it. */
+            if (len > 0 && write(fd, pid, (size_t) len) != len)
+                msg_warn("write lock file %s: %s", lock_path, strerror(errno));
             (void) close(fd);
             return 0;
         }

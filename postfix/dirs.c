@@ -217,3 +217,28 @@ void dirs_set_permissions(void)
     reset_setgid_commands(&ids);
     buf_release(&path);
 }
+
+/* Files in incoming/ that never got their "complete" mark were being
+ * written when the system went down; nobody acknowledged them (no 250 was
+ * sent), and with master stopped nobody is writing them now. */
+static int purge_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode) && !queue_mode_complete(st->st_mode)) {
+        if (unlink(path) < 0)
+            script_warn("cannot remove incomplete queue file %s: %s", path, strerror(errno));
+        else
+            script_info("removed incomplete queue file %s", path);
+    }
+    return 0;
+}
+
+void dirs_purge_incomplete(void)
+{
+    buf_t path = BUF_INIT;
+
+    buf_printf(&path, "%s/%s", config_str("queue_directory"), QUEUE_INCOMING);
+    if (nftw(path.data, purge_one, 8, FTW_PHYS) < 0 && errno != ENOENT)
+        script_warn("scan %s: %s", path.data, strerror(errno));
+    buf_release(&path);
+}

@@ -55,6 +55,7 @@ static int cmd_start(void)
     if (master_running())
         script_fatal("the Postfix mail system is already running");
     dirs_check();
+    dirs_purge_incomplete();
     script_info("starting the Postfix mail system");
     /* master -w reports its own failure ("mail system startup failed"). */
     return master_run("-w") == 0 ? 0 : 1;
@@ -65,6 +66,7 @@ static int cmd_start_fg(void)
     if (master_running())
         script_fatal("the Postfix mail system is already running");
     dirs_check();
+    dirs_purge_incomplete();
     script_info("starting the Postfix mail system");
     master_exec("-d");
 }

@@ -20,5 +20,7 @@ void  master_exec(const char *flag) __attribute__((noreturn));
 /* dirs.c: folder creation, ownership warnings, permission resets. */
 void dirs_check(void);
 void dirs_set_permissions(void);
+/* Removes incomplete (crash-left) files from incoming/; master must be down. */
+void dirs_purge_incomplete(void);
 
 #endif

@@ -230,9 +230,20 @@ class Instance:
             time.sleep(0.1)
         raise AssertionError("timed out waiting for %s\n--- maillog ---\n%s" % (what, self.log()[-6000:]))
 
+    def complete_files(self, queue):
+        """Queue files that count: mode 0700 (the "complete" mark)."""
+        out = []
+        for p in self.queue_files(queue):
+            try:
+                if os.stat(p).st_mode & 0o700 == 0o700:
+                    out.append(p)
+            except OSError:
+                pass
+        return out
+
     def wait_queue_empty(self, timeout=30):
         self.wait_for("an empty queue",
-                      lambda: not any(self.queue_files(q) for q in ("incoming", "active")),
+                      lambda: not any(self.complete_files(q) for q in ("incoming", "active")),
                       timeout)
 
 

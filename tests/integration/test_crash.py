@@ -87,6 +87,7 @@ def test_killed_child_is_restarted():
         s.sendmail("robert@example.test", ["gaston@example.test"], "Subject: one\r\n\r\nfirst\r\n")
         s.quit()
         inst.wait_for("first delivery", lambda: "first" in inst.mbox("gaston"))
+        inst.wait_for("first removed", lambda: re.search(r"qmgr\[\d+\]: [0-9A-F]+: removed", inst.log()))
         killed = []
         for pid in inst.pids():
             if proc_name(pid) in ("qmgr", "smtpd", "cleanup", "local"):
