@@ -193,18 +193,22 @@ static void command_loop(session_t *s)
     int bare_lf, r;
 
     while (!s->quit && s->end == END_NONE) {
-        if (s->error_count >= smtpd_var.hard_error_limit) {
-            msg_info("too many errors after %s from %s", s->where, s->namaddr);
-            smtpd_reply(s, "421 4.7.0 %s Error: too many errors", smtpd_var.myhostname);
-            s->end = END_DROP;
-            break;
-        }
         /* Pipelining: answer a batch only once it is all read. */
         if (stream_buffered(s->in) == 0 && smtpd_flush(s) < 0) {
             s->end = END_EOF;
             break;
         }
         if ((r = read_command(s, &bare_lf)) == READ_OK) {
+            /* The command after the last allowed error gets the 421, as
+             * Postfix is seen to do. Answering before reading it would
+             * close with unread input, and the kernel would then reset
+             * the connection, possibly before the client reads the 421. */
+            if (s->error_count >= smtpd_var.hard_error_limit) {
+                msg_info("too many errors after %s from %s", s->where, s->namaddr);
+                smtpd_reply(s, "421 4.7.0 %s Error: too many errors", smtpd_var.myhostname);
+                s->end = END_DROP;
+                break;
+            }
             if (bare_lf && s->bare_lf_strict)
                 reject_bare_lf(s);
             else
