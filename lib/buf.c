@@ -1,7 +1,10 @@
 /* buf: growable byte string. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "buf.h"
@@ -151,4 +154,30 @@ void buf_trim_right(buf_t *b)
         b->len--;
     if (b->data)
         b->data[b->len] = 0;
+}
+
+int buf_read_file(buf_t *b, const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t start = b->len;
+    char chunk[8192];
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || b->len - start + (size_t) n > max) {
+            int saved = n < 0 ? errno : EFBIG;
+
+            (void) close(fd);
+            buf_truncate(b, start);
+            errno = saved;
+            return -1;
+        }
+        buf_append(b, chunk, (size_t) n);
+    }
+    (void) close(fd);
+    return 0;
 }

@@ -33,6 +33,9 @@ const char *buf_str(const buf_t *b);   /* "" when never written */
 char   *buf_steal(buf_t *b);           /* caller frees; b becomes empty */
 /* Lower-cases ASCII letters in place. */
 void    buf_lower(buf_t *b);
+/* Appends a whole file of at most max bytes (EFBIG beyond). 0, or -1 with
+ * errno set. */
+int     buf_read_file(buf_t *b, const char *path, size_t max);
 /* Strips trailing ASCII whitespace. */
 void    buf_trim_right(buf_t *b);
 

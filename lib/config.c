@@ -568,36 +568,6 @@ static void expand_text(buf_t *out, const char *s, size_t len, int depth)
 
 /* ---- main.cf ---- */
 
-/* Reads a whole file of at most max bytes into b; -1 with errno set. */
-static int read_whole_file(const char *path, buf_t *b, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char chunk[8192];
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int saved = errno;
-
-            close(fd);
-            errno = saved;
-            return -1;
-        }
-        if (b->len + (size_t) n > max) {
-            close(fd);
-            errno = EFBIG;
-            return -1;
-        }
-        buf_append(b, chunk, (size_t) n);
-    }
-    close(fd);
-    return 0;
-}
-
 static void define_parameter(const char *text, const char *path, int line)
 {
     const char *eq = strchr(text, '=');
@@ -686,7 +656,7 @@ void config_load(const char *dir)
     loaded_dir = xstrdup(dir);
     buf_printf(&path, "%s/main.cf", dir);
     main_cf_path = buf_steal(&path);
-    if (read_whole_file(main_cf_path, &text, MAIN_CF_MAX) < 0)
+    if (buf_read_file(&text, main_cf_path, MAIN_CF_MAX) < 0)
         msg_fatal("open %s: %s", main_cf_path, strerror(errno));
     parse_main_cf(buf_str(&text), text.len, main_cf_path);
     buf_release(&text);

@@ -36,35 +36,6 @@ static int fail(parse_ctx_t *ctx, const char *fmt, ...)
     return -1;
 }
 
-static int read_whole_file(const char *path, buf_t *b, size_t max)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char chunk[8192];
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int saved = errno;
-
-            close(fd);
-            errno = saved;
-            return -1;
-        }
-        if (b->len + (size_t) n > max) {
-            close(fd);
-            errno = EFBIG;
-            return -1;
-        }
-        buf_append(b, chunk, (size_t) n);
-    }
-    close(fd);
-    return 0;
-}
-
 /* ---- tokens ---- */
 
 /* "{ text }" as one token, braces and surrounding blanks removed. After
@@ -324,7 +295,7 @@ master_table_t *mastercf_load(const char *path, int default_process_limit, char 
     buf_t text = BUF_INIT;
 
     *err = NULL;
-    if (read_whole_file(path, &text, MASTER_CF_MAX) < 0) {
+    if (buf_read_file(&text, path, MASTER_CF_MAX) < 0) {
         buf_t b = BUF_INIT;
 
         buf_printf(&b, "open %s: %s", path, strerror(errno));

@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -75,6 +77,29 @@ static void test_lower_trim_steal(void **state)
     free(s);
 }
 
+static void test_read_file(void **state)
+{
+    char path[] = "/tmp/facteur-buf-XXXXXX";
+    int fd = mkstemp(path);
+    buf_t b = BUF_INIT;
+
+    (void) state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "line one\nline two\n", 18), 18);
+    close(fd);
+    buf_puts(&b, ">");
+    assert_int_equal(buf_read_file(&b, path, 100), 0);
+    assert_string_equal(buf_str(&b), ">line one\nline two\n");
+    /* Over the bound: an error, and b keeps what it had. */
+    assert_int_equal(buf_read_file(&b, path, 10), -1);
+    assert_int_equal(errno, EFBIG);
+    assert_int_equal(b.len, 19);
+    unlink(path);
+    assert_int_equal(buf_read_file(&b, path, 100), -1);
+    assert_int_equal(errno, ENOENT);
+    buf_release(&b);
+}
+
 static void test_argv_split_list(void **state)
 {
     argv_t *a;
@@ -122,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_binary_and_growth),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_lower_trim_steal),
+        cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_argv_split_list),
         cmocka_unit_test(test_argv_split),
     };
