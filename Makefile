@@ -6,7 +6,7 @@
 #   make SAN=1 ...  build with AddressSanitizer and UBSan (build-san/)
 
 DAEMONS  := master smtpd cleanup qmgr local
-COMMANDS := postfix postconf
+COMMANDS := postfix postconf postmap postalias
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -36,7 +36,11 @@ DAEMONDIR     ?= $(PREFIX)/lib/postfix/sbin
 CONFDIR       ?= /etc/postfix
 
 .PHONY: all deps test unit integration run install clean
-all: $(DAEMON_BINS) $(COMMAND_BINS)
+all: $(DAEMON_BINS) $(COMMAND_BINS) $(BUILD)/sbin/newaliases
+
+# newaliases is postalias under another name.
+$(BUILD)/sbin/newaliases: $(BUILD)/sbin/postalias
+	ln -sf postalias $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,6 +82,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR) $(DESTDIR)$(CONFDIR)
 	install -m 0755 $(COMMAND_BINS) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(DAEMON_BINS) $(DESTDIR)$(DAEMONDIR)/
+	ln -sf postalias $(DESTDIR)$(SBINDIR)/newaliases
 	@# Never overwrite an admin's configuration.
 	@for f in main.cf master.cf; do \
 	    if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then echo "keeping existing $(CONFDIR)/$$f"; \
