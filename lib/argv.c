@@ -57,42 +57,55 @@ argv_t *argv_split(const char *s, const char *delims)
     return a;
 }
 
+/* Adds s[0..len) to a, without its braces when the whole element is one
+ * "{ ... }" group, trimming the blanks inside them. */
+static void add_list_element(argv_t *a, const char *s, size_t len)
+{
+    if (len >= 2 && s[0] == '{' && s[len - 1] == '}') {
+        const char *b = s + 1, *e = s + len - 1;
+
+        while (b < e && strchr(" \t\r\n", *b))
+            b++;
+        while (e > b && strchr(" \t\r\n", e[-1]))
+            e--;
+        argv_addn(a, b, (size_t) (e - b));
+    } else if (len >= 1 && s[0] == '{') {
+        /* Unterminated group: keep the text, drop the brace. */
+        const char *b = s + 1, *e = s + len;
+
+        while (b < e && strchr(" \t\r\n", *b))
+            b++;
+        while (e > b && strchr(" \t\r\n", e[-1]))
+            e--;
+        argv_addn(a, b, (size_t) (e - b));
+    } else {
+        argv_addn(a, s, len);
+    }
+}
+
 argv_t *argv_split_list(const char *s)
 {
     argv_t *a = argv_new();
 
     while (*s) {
+        const char *p;
+        int depth = 0;
+
         s += strspn(s, LIST_DELIMS);
         if (*s == 0)
             break;
-        if (*s == '{') {
-            /* "{ text }": one element, surrounding blanks trimmed. */
-            const char *end = s + 1;
-            int depth = 1;
-
-            while (*end && depth) {
-                if (*end == '{')
-                    depth++;
-                else if (*end == '}')
-                    depth--;
-                if (depth)
-                    end++;
-            }
-            const char *b = s + 1;
-            const char *e = end;
-
-            while (b < e && strchr(" \t\r\n", *b))
-                b++;
-            while (e > b && strchr(" \t\r\n", e[-1]))
-                e--;
-            argv_addn(a, b, (size_t) (e - b));
-            s = *end ? end + 1 : end;
-            continue;
+        /* Delimiters inside braces, anywhere in the element (as in
+         * "inline:{ a=1, b=2 }"), do not split it. */
+        for (p = s; *p; p++) {
+            if (*p == '{')
+                depth++;
+            else if (*p == '}' && depth > 0)
+                depth--;
+            else if (depth == 0 && strchr(LIST_DELIMS, *p))
+                break;
         }
-        size_t len = strcspn(s, LIST_DELIMS);
-
-        argv_addn(a, s, len);
-        s += len;
+        add_list_element(a, s, (size_t) (p - s));
+        s = p;
     }
     return a;
 }

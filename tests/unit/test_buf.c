@@ -1,4 +1,4 @@
-/* Unit tests for lib/buf and lib/argv. */
+/* Unit tests for lib/buf (lib/argv has its own, test_argv.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "argv.h"
 #include "buf.h"
 
 static void test_append_and_terminate(void **state)
@@ -100,46 +99,6 @@ static void test_read_file(void **state)
     buf_release(&b);
 }
 
-static void test_argv_split_list(void **state)
-{
-    argv_t *a;
-
-    (void) state;
-    a = argv_split_list("permit_mynetworks,\n permit_sasl_authenticated,  reject_unauth_destination"
-                        " check_recipient_access hash:/etc/postfix/spam, permit");
-    assert_int_equal(a->argc, 6);
-    assert_string_equal(a->argv[2], "reject_unauth_destination");
-    assert_string_equal(a->argv[4], "hash:/etc/postfix/spam");
-    assert_null(a->argv[6]);
-    argv_free(a);
-
-    a = argv_split_list("-o { smtpd_banner = hello world } , x");
-    assert_int_equal(a->argc, 3);
-    assert_string_equal(a->argv[1], "smtpd_banner = hello world");
-    assert_string_equal(a->argv[2], "x");
-    argv_free(a);
-
-    a = argv_split_list("  ,, ");
-    assert_int_equal(a->argc, 0);
-    argv_free(a);
-
-    a = argv_split_list("{ unterminated");
-    assert_int_equal(a->argc, 1);
-    assert_string_equal(a->argv[0], "unterminated");
-    argv_free(a);
-}
-
-static void test_argv_split(void **state)
-{
-    argv_t *a = argv_split("a:b::c", ":");
-
-    (void) state;
-    assert_int_equal(a->argc, 3);
-    assert_string_equal(a->argv[0], "a");
-    assert_string_equal(a->argv[2], "c");
-    argv_free(a);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,8 +107,6 @@ int main(void)
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_lower_trim_steal),
         cmocka_unit_test(test_read_file),
-        cmocka_unit_test(test_argv_split_list),
-        cmocka_unit_test(test_argv_split),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* Unit tests for lib/ipc: UNIX listen/connect (modes, stale sockets,
- * bounded connect), inet listen, socket and fifo triggers, fd helpers. */
+ * bounded connect), inet listen, socket and fifo triggers, fd helpers.
+ * (lib/cleanup_client has its own, test_cleanup_client.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,11 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "attr.h"
 #include "buf.h"
-#include "cleanup_client.h"
 #include "ipc.h"
-#include "record.h"
 
 static char tmpdir[] = "/tmp/test_ipc.XXXXXX";
 
@@ -240,125 +238,6 @@ static void test_fd_helpers(void **state)
     assert_int_equal(write_all(-1, "x", 1), -1);
 }
 
-/* ------------------------------------------------------------------ */
-/* cleanup_client against a scripted fake cleanup server              */
-/* ------------------------------------------------------------------ */
-
-#define FAKE_OK        0   /* greeting, reads records through E, status 0 */
-#define FAKE_BAD_PROTO 1   /* announces another protocol */
-#define FAKE_HANGUP    2   /* closes after the flags */
-#define FAKE_TOO_BIG   3   /* replies status SIZE with a reason */
-
-/* The child's exit code: 0 when the client sent flags=5 and T S R M N X E. */
-static int fake_cleanup(int lfd, int mode)
-{
-    static const char want[] = "TSRMNXE";
-    int fd = accept(lfd, NULL, NULL);
-    stream_t *s = stream_fdopen(fd);
-    attr_list_t *a = attr_list_new();
-    buf_t data = BUF_INIT, types = BUF_INIT;
-    long flags = -1;
-    int type;
-
-    stream_set_timeout(s, 5);
-    attr_put_str(s, "protocol", mode == FAKE_BAD_PROTO ? "other_protocol" : "cleanup_protocol");
-    attr_put_str(s, "queue_id", "501F2A724A3");
-    attr_put_end(s);
-    if (mode == FAKE_BAD_PROTO)
-        return 0;
-    if (attr_read(s, a) < 0 || attr_get_long(a, "flags", &flags) < 0 || flags != 5)
-        return 10;
-    if (mode == FAKE_HANGUP)
-        return 0;
-    while ((type = rec_get(s, &data, 1000)) >= 0) {
-        buf_putc(&types, type);
-        if (type == REC_TYPE_END)
-            break;
-    }
-    if (strcmp(buf_str(&types), want) != 0)
-        return 11;
-    attr_put_long(s, "status", mode == FAKE_TOO_BIG ? CLEANUP_STAT_SIZE : 0);
-    if (mode == FAKE_TOO_BIG)
-        attr_put_str(s, "reason", "message too big");
-    attr_put_end(s);
-    return stream_status(s) == STREAM_OK ? 0 : 12;
-}
-
-/* Runs one client conversation against a fake server in a child. */
-static int run_cleanup(int mode, buf_t *why, int *child_status)
-{
-    buf_t path = BUF_INIT;
-    cleanup_client_t *cl;
-    int lfd, status;
-    pid_t pid;
-
-    lfd = unix_listen(path_in_tmp(&path, "cleanup"), 0666, 10);
-    assert_true(lfd >= 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(fake_cleanup(lfd, mode));
-    close(lfd);
-    cl = cleanup_open(path.data, 5, why);
-    if (cl == NULL) {
-        status = -1;
-    } else {
-        assert_string_equal(cl->queue_id, "501F2A724A3");
-        rec_printf(cl->s, REC_TYPE_TIME, "%d %d", 1700000000, 0);
-        rec_puts(cl->s, REC_TYPE_FROM, "a@example.test");
-        rec_puts(cl->s, REC_TYPE_RCPT, "b@example.test");
-        rec_put(cl->s, REC_TYPE_MESG, "", 0);
-        rec_puts(cl->s, REC_TYPE_NORM, "Subject: x");
-        rec_put(cl->s, REC_TYPE_XTRA, "", 0);
-        rec_put(cl->s, REC_TYPE_END, "", 0);
-        status = cleanup_finish(cl, why);
-    }
-    assert_int_equal(waitpid(pid, child_status, 0), pid);
-    buf_release(&path);
-    return status;
-}
-
-static void test_cleanup_client(void **state)
-{
-    buf_t why = BUF_INIT, path = BUF_INIT;
-    int child;
-
-    (void) state;
-    assert_int_equal(run_cleanup(FAKE_OK, &why, &child), CLEANUP_STAT_OK);
-    assert_int_equal(child, 0);
-    assert_int_equal(run_cleanup(FAKE_TOO_BIG, &why, &child), CLEANUP_STAT_SIZE);
-    assert_int_equal(child, 0);
-    assert_string_equal(why.data, "message too big");
-    assert_int_equal(run_cleanup(FAKE_BAD_PROTO, &why, &child), -1);
-    assert_non_null(strstr(why.data, "unexpected greeting"));
-    assert_int_equal(run_cleanup(FAKE_HANGUP, &why, &child), CLEANUP_STAT_WRITE);
-    assert_int_equal(child, 0);
-    assert_null(cleanup_open(path_in_tmp(&path, "no-cleanup"), 0, &why));
-    assert_non_null(strstr(why.data, "No such file or directory"));
-    buf_release(&why);
-    buf_release(&path);
-}
-
-static void test_cleanup_replies(void **state)
-{
-    (void) state;
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_WRITE),
-                        "451 4.3.0 Error: queue file write error");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_BAD),
-                        "451 4.3.0 Error: queue file write error");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_SIZE),
-                        "552 5.3.4 Error: message file too big");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_HOPS),
-                        "554 5.4.0 Error: too many hops");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_CONT),
-                        "550 5.7.1 Error: message content rejected");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_RCPT),
-                        "554 5.5.1 Error: no valid recipients");
-    assert_string_equal(cleanup_status_reply(CLEANUP_STAT_SIZE | CLEANUP_STAT_WRITE),
-                        "552 5.3.4 Error: message file too big");
-    assert_int_equal(cleanup_status_reply(CLEANUP_STAT_DEFER)[0], '4');
-}
-
 static int group_setup(void **state)
 {
     (void) state;
@@ -389,8 +268,6 @@ int main(void)
         cmocka_unit_test(test_trigger_socket),
         cmocka_unit_test(test_trigger_fifo),
         cmocka_unit_test(test_fd_helpers),
-        cmocka_unit_test(test_cleanup_client),
-        cmocka_unit_test(test_cleanup_replies),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
