@@ -59,28 +59,41 @@ argv_t *argv_split(const char *s, const char *delims)
 
 /* Adds s[0..len) to a, without its braces when the whole element is one
  * "{ ... }" group, trimming the blanks inside them. */
+/* Where the brace at s[0] closes within len bytes; len when it doesn't. */
+static size_t matching_brace(const char *s, size_t len)
+{
+    int depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '{')
+            depth++;
+        else if (s[i] == '}' && --depth == 0)
+            return i;
+    }
+    return len;
+}
+
+/* Adds s[0..len) to a; an element that is one "{ ... }" group loses its
+ * braces and the blanks inside them (an unterminated one its opening brace). */
 static void add_list_element(argv_t *a, const char *s, size_t len)
 {
-    if (len >= 2 && s[0] == '{' && s[len - 1] == '}') {
-        const char *b = s + 1, *e = s + len - 1;
+    const char *b = s, *e = s + len;
 
+    if (len > 0 && s[0] == '{') {
+        size_t close = matching_brace(s, len);
+
+        if (close != len && close != len - 1) {
+            argv_addn(a, s, len);             /* "{a}b": not one group */
+            return;
+        }
+        b = s + 1;
+        e = close == len ? s + len : s + close;
         while (b < e && strchr(" \t\r\n", *b))
             b++;
         while (e > b && strchr(" \t\r\n", e[-1]))
             e--;
-        argv_addn(a, b, (size_t) (e - b));
-    } else if (len >= 1 && s[0] == '{') {
-        /* Unterminated group: keep the text, drop the brace. */
-        const char *b = s + 1, *e = s + len;
-
-        while (b < e && strchr(" \t\r\n", *b))
-            b++;
-        while (e > b && strchr(" \t\r\n", e[-1]))
-            e--;
-        argv_addn(a, b, (size_t) (e - b));
-    } else {
-        argv_addn(a, s, len);
     }
+    argv_addn(a, b, (size_t) (e - b));
 }
 
 argv_t *argv_split_list(const char *s)
