@@ -114,6 +114,26 @@ void cleanup_out_content(cleanup_state_t *st, int type, const char *data, size_t
 /* Writes one physical line, split into L pieces at line_length_limit. */
 void cleanup_out_line(cleanup_state_t *st, const char *data, size_t len);
 
+/* rewrite.c: address rewriting after the canonical form. Classes of
+ * addresses, as in the *_classes parameters. */
+#define REWRITE_ENV_SENDER  (1u << 0)
+#define REWRITE_ENV_RCPT    (1u << 1)
+#define REWRITE_HDR_SENDER  (1u << 2)
+#define REWRITE_HDR_RCPT    (1u << 3)
+
+/* Opens the canonical and virtual alias tables (once per process). */
+void cleanup_rewrite_load(void);
+/* Canonical maps then masquerading, as cls says, in place (internal form,
+ * already canonical). A table error defers the message (cleanup_fail). */
+void cleanup_rewrite_addr(cleanup_state_t *st, unsigned cls, buf_t *addr);
+/* virtual_alias_maps: appends the final recipients for addr to out, or
+ * defers the message ("4.6.0 Alias expansion error") and appends nothing. */
+void cleanup_virtual_expand(cleanup_state_t *st, const char *addr, argv_t *out);
+
+/* header_addr.c: rewrites the addresses of st->header in place when it is
+ * a sender or recipient header and the header context allows it. */
+void cleanup_header_addresses(cleanup_state_t *st, size_t name_len);
+
 /* headers.c: the primary header block. */
 void cleanup_header_piece(cleanup_state_t *st, int type, const char *data, size_t len);
 /* Ends the header block early (end of content with no body). */

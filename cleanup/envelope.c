@@ -1,7 +1,8 @@
 /* envelope: the envelope and extracted-segment records. Addresses pass
- * through one rewrite step (rewrite_sender / rewrite_recipient), the place
- * where canonical and virtual alias maps plug in; each resulting recipient
- * is written once with its DSN and original-recipient records. */
+ * through one rewrite step (rewrite_sender / rewrite_recipient: canonical
+ * maps, masquerading, virtual aliases, in rewrite.c); each resulting
+ * recipient is written once with its DSN and original-recipient records
+ * (the original recipient stays the address as received). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,25 +81,27 @@ void cleanup_seen_free(cleanup_seen_t *seen)
 
 /* ---- the address-rewrite step --------------------------------------- */
 
-/* Envelope sender: canonical form ("" stays ""). sender_canonical_maps and
- * canonical_maps will apply here. */
+/* Envelope sender: canonical form, then sender_canonical_maps,
+ * canonical_maps and masquerading ("" stays ""). */
 static void rewrite_sender(cleanup_state_t *st, const char *addr, buf_t *out)
 {
-    (void) st;
     buf_reset(out);
     resolve_canonical(out, addr);
+    cleanup_rewrite_addr(st, REWRITE_ENV_SENDER, out);
 }
 
-/* Envelope recipient: canonical form, giving one address today; with
- * recipient_canonical_maps and virtual_alias_maps (issue 3) one recipient
- * may give many, or fail with cleanup_fail(CLEANUP_STAT_DEFER). */
+/* Envelope recipient: canonical form, recipient_canonical_maps,
+ * canonical_maps, masquerading (only when masquerade_classes has
+ * envelope_recipient), then virtual_alias_maps, which may give many
+ * addresses or defer the message (cleanup_fail, nothing in out). */
 static void rewrite_recipient(cleanup_state_t *st, const char *addr, argv_t *out)
 {
     buf_t canon = BUF_INIT;
 
-    (void) st;
     resolve_canonical(&canon, addr);
-    argv_add(out, buf_str(&canon));
+    cleanup_rewrite_addr(st, REWRITE_ENV_RCPT, &canon);
+    if (st->errs == 0)
+        cleanup_virtual_expand(st, buf_str(&canon), out);
     buf_release(&canon);
 }
 

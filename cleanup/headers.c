@@ -108,6 +108,7 @@ static void flush_header(cleanup_state_t *st)
     name_len = header_name_len(st->header.data, st->header.len);
     classify_header(st, st->header.data, name_len);
     if (!name_dropped(st->header.data, name_len)) {
+        cleanup_header_addresses(st, name_len);
         p = st->header.data;
         end = p + st->header.len;
         for (; (nl = memchr(p, '\n', (size_t) (end - p))) != NULL; p = nl + 1)

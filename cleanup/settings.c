@@ -72,4 +72,6 @@ void cleanup_settings_load(void)
     if (timeout <= 0 || timeout > 86400)
         timeout = 3600;
     s->ipc_timeout = (int) timeout;
+
+    cleanup_rewrite_load();
 }
