@@ -14,6 +14,7 @@
 #include "argv.h"
 #include "config.h"
 #include "log.h"
+#include "match_list.h"
 #include "resolve.h"
 
 /* An IPv4 or IPv6 address in network byte order. */
@@ -34,10 +35,8 @@ typedef struct resolve_cache {
     char      *myhostname;
     char      *mydomain;
     int        append_dot_mydomain;
-    argv_t    *mydestination;        /* domain patterns, lower case */
-    int        mydest_parent;        /* parent_domain_matches_subdomains has it */
-    argv_t    *relay_domains;
-    int        relay_parent;
+    match_list_t *mydestination;
+    match_list_t *relay_domains;
     ip_list_t  our_ips;              /* inet_interfaces and proxy_interfaces */
     char      *local_transport;
     char      *relay_transport;
@@ -50,43 +49,6 @@ static resolve_cache_t cache;
 /* ---------------------------------------------------------------- */
 /* Loading settings                                                 */
 /* ---------------------------------------------------------------- */
-
-static int name_in_list(const char *list, const char *name)
-{
-    argv_t *names;
-    int found = 0;
-
-    if (list == NULL)
-        return 0;
-    names = argv_split_list(list);
-    for (size_t i = 0; i < names->argc && !found; i++)
-        found = strcasecmp(names->argv[i], name) == 0;
-    argv_free(names);
-    return found;
-}
-
-/* Keeps the plain domain entries of a match list, lower-cased.
- * "type:table" lookups and "/file" includes are left for the lookup-table
- * work; a "!domain" exclusion is kept with its '!'. */
-static argv_t *domain_patterns(const char *param)
-{
-    argv_t *raw = config_list(param);
-    argv_t *out = argv_new();
-
-    for (size_t i = 0; i < raw->argc; i++) {
-        const char *e = raw->argv[i];
-        buf_t low = BUF_INIT;
-
-        if (e[0] == '/' || strchr(e, ':') != NULL)
-            continue;
-        buf_set(&low, e);
-        buf_lower(&low);
-        argv_add(out, buf_str(&low));
-        buf_release(&low);
-    }
-    argv_free(raw);
-    return out;
-}
 
 static void ip_list_add(ip_list_t *l, int family, const void *bytes)
 {
@@ -187,8 +149,6 @@ static int bool_param(const char *name, int fallback)
 
 static void load_settings(void)
 {
-    const char *parents = config_get("parent_domain_matches_subdomains");
-
     if (cache.loaded)
         return;
     cache.myhostname = xstrdup(config_str("myhostname"));
@@ -197,10 +157,8 @@ static void load_settings(void)
     cache.myorigin = xstrdup(bool_param("append_at_myorigin", 1)
                              ? config_str("myorigin") : cache.mydomain);
     cache.append_dot_mydomain = bool_param("append_dot_mydomain", 0);
-    cache.mydestination = domain_patterns("mydestination");
-    cache.relay_domains = domain_patterns("relay_domains");
-    cache.mydest_parent = name_in_list(parents, "mydestination");
-    cache.relay_parent = name_in_list(parents, "relay_domains");
+    cache.mydestination = match_list_config("mydestination", MATCH_LIST_DOMAIN);
+    cache.relay_domains = match_list_config("relay_domains", MATCH_LIST_DOMAIN);
     load_our_ips(&cache.our_ips);
     cache.local_transport = xstrdup(config_str("local_transport"));
     cache.relay_transport = xstrdup(config_str("relay_transport"));
@@ -214,8 +172,8 @@ void resolve_reset(void)
     free(cache.myorigin);
     free(cache.myhostname);
     free(cache.mydomain);
-    argv_free(cache.mydestination);
-    argv_free(cache.relay_domains);
+    match_list_free(cache.mydestination);
+    match_list_free(cache.relay_domains);
     free(cache.our_ips.v);
     free(cache.local_transport);
     free(cache.relay_transport);
@@ -227,44 +185,6 @@ void resolve_reset(void)
 /* ---------------------------------------------------------------- */
 /* Matching                                                         */
 /* ---------------------------------------------------------------- */
-
-/* Does domain (lower case, no trailing dot) match one pattern?
- * ".example.com" matches subdomains; "example.com" matches itself and,
- * when the parameter is in parent_domain_matches_subdomains, subdomains. */
-static int domain_matches(const char *domain, const char *pattern, int parent_match)
-{
-    size_t dlen = strlen(domain), plen = strlen(pattern);
-
-    if (pattern[0] == '.')
-        return dlen > plen && strcmp(domain + dlen - plen, pattern) == 0;
-    if (strcmp(domain, pattern) == 0)
-        return 1;
-    return parent_match && dlen > plen && domain[dlen - plen - 1] == '.'
-        && strcmp(domain + dlen - plen, pattern) == 0;
-}
-
-/* First matching entry decides; "!pattern" excludes. */
-static int domain_list_match(const char *domain, const argv_t *patterns, int parent_match)
-{
-    buf_t low = BUF_INIT;
-    int result = 0;
-
-    buf_set(&low, domain);
-    buf_lower(&low);
-    if (low.len > 0 && low.data[low.len - 1] == '.')
-        buf_truncate(&low, low.len - 1);
-    for (size_t i = 0; i < patterns->argc; i++) {
-        const char *pat = patterns->argv[i];
-        int negate = pat[0] == '!';
-
-        if (domain_matches(buf_str(&low), pat + negate, parent_match)) {
-            result = !negate;
-            break;
-        }
-    }
-    buf_release(&low);
-    return result;
-}
 
 /* "[1.2.3.4]" / "[IPv6:::1]" naming one of our interface addresses. */
 static int literal_is_ours(const char *domain)
@@ -296,22 +216,33 @@ static int literal_is_ours(const char *domain)
     return 0;
 }
 
-int resolve_local_domain(const char *domain)
+int resolve_local_domain_status(const char *domain)
 {
     if (domain == NULL || *domain == 0)
         return 1;                           /* no domain: a local address */
     load_settings();
     if (domain[0] == '[')
         return literal_is_ours(domain);
-    return domain_list_match(domain, cache.mydestination, cache.mydest_parent);
+    return match_list_domain(cache.mydestination, domain);
 }
 
-int resolve_relay_domain(const char *domain)
+int resolve_relay_domain_status(const char *domain)
 {
     if (domain == NULL || *domain == 0)
         return 0;
     load_settings();
-    return domain_list_match(domain, cache.relay_domains, cache.relay_parent);
+    return match_list_domain(cache.relay_domains, domain);
+}
+
+/* The yes/no forms: a list that cannot be searched answers "no". */
+int resolve_local_domain(const char *domain)
+{
+    return resolve_local_domain_status(domain) == MATCH_FOUND;
+}
+
+int resolve_relay_domain(const char *domain)
+{
+    return resolve_relay_domain_status(domain) == MATCH_FOUND;
 }
 
 /* ---------------------------------------------------------------- */

@@ -21,6 +21,11 @@ void resolve_canonical(buf_t *out, const char *addr);
 int  resolve_local_domain(const char *domain);
 /* Is the domain in relay_domains? */
 int  resolve_relay_domain(const char *domain);
+/* As the two above, but MATCH_ERROR (-1, lib/match_list.h) when a table
+ * or /file of the list could not be searched: the caller must defer.
+ * (The yes/no forms answer "no" then.) */
+int  resolve_local_domain_status(const char *domain);
+int  resolve_relay_domain_status(const char *domain);
 /* Class, transport ("local") and nexthop for a canonical recipient. */
 int  resolve_address(const char *addr, buf_t *transport, buf_t *nexthop);
 /* Drops cached settings (after config changes in tests). */

@@ -81,18 +81,14 @@ static int dsn_disabled(session_t *s)
     return 0;
 }
 
-/* Runs the recipient checks; on refusal logs the reject line and replies. */
-static int refused_by_policy(session_t *s, const char *stage, const char *rcpt)
+/* Runs the recipient checks (they log); on refusal replies. */
+static int refused_by_policy(session_t *s, const char *verb, const char *rcpt)
 {
-    buf_t reply = BUF_INIT;
-    int refused = smtpd_check_rcpt(s, rcpt, &reply) != NULL;
+    const char *reply = smtpd_check_rcpt(s, verb, rcpt);
 
-    if (refused) {
-        smtpd_log_reject(s, stage, buf_str(&reply), rcpt);
-        smtpd_reply(s, "%s", buf_str(&reply));
-    }
-    buf_release(&reply);
-    return refused;
+    if (reply != NULL)
+        smtpd_reply(s, "%s", reply);
+    return reply != NULL;
 }
 
 static void warn_illegal_address(session_t *s, const char *verb, const char *text)
@@ -124,8 +120,22 @@ static int helo_check(session_t *s, const char *args)
     return 0;
 }
 
+/* smtpd_helo_restrictions, when smtpd_delay_reject=no. */
+static int helo_refused(session_t *s, const char *verb, const char *args)
+{
+    char *name = neuter_helo(args);
+    const char *reply = smtpd_check_helo(s, verb, name);
+
+    free(name);
+    if (reply != NULL)
+        smtpd_reply(s, "%s", reply);
+    return reply != NULL;
+}
+
 static int helo_action(session_t *s, const char *args)
 {
+    if (helo_refused(s, "HELO", args))
+        return -1;
     start_conversation(s, args, "SMTP");
     smtpd_reply(s, "250 %s", smtpd_var.myhostname);
     return 0;
@@ -165,6 +175,10 @@ static int ehlo_action(session_t *s, const char *args)
     buf_t size = BUF_INIT;
     int hide = s->ehlo_discard;
 
+    if (helo_refused(s, "EHLO", args)) {
+        argv_free(lines);
+        return -1;
+    }
     start_conversation(s, args, "ESMTP");
     argv_add(lines, smtpd_var.myhostname);
     if (!(hide & EHLO_PIPELINING))
@@ -295,7 +309,14 @@ static int mail_action(session_t *s, const char *args)
 {
     smtpd_pending_t *p = &s->pending;
 
+    const char *reply;
+
     (void) args;
+    /* smtpd_sender_restrictions, when smtpd_delay_reject=no. */
+    if ((reply = smtpd_check_mail(s, buf_str(&p->addr))) != NULL) {
+        smtpd_reply(s, "%s", reply);
+        return -1;
+    }
     gettimeofday(&s->arrival, NULL);
     s->sender = xstrdup(buf_str(&p->addr));
     s->declared_size = p->size;
@@ -402,6 +423,8 @@ static int rcpt_action(session_t *s, const char *args)
 
 static int data_check(session_t *s, const char *args)
 {
+    const char *reply;
+
     if (s->rcpt_count == 0) {
         if (s->sender == NULL)
             smtpd_reply(s, "503 5.5.1 Error: need RCPT command");
@@ -411,6 +434,10 @@ static int data_check(session_t *s, const char *args)
     }
     if (*args != 0) {
         smtpd_reply(s, "501 5.5.4 Syntax: DATA");
+        return -1;
+    }
+    if ((reply = smtpd_check_data(s)) != NULL) {
+        smtpd_reply(s, "%s", reply);
         return -1;
     }
     return 0;

@@ -99,6 +99,9 @@ static void send_received(session_t *s)
     buf_t date = BUF_INIT, rcpt = BUF_INIT;
 
     mail_date(&date, s->arrival.tv_sec);
+    /* Access-table PREPEND headers come first, in the order they were added. */
+    for (size_t i = 0; s->prepend != NULL && i < s->prepend->argc; i++)
+        rec_puts(out, REC_TYPE_NORM, s->prepend->argv[i]);
     rec_printf(out, REC_TYPE_NORM, "Received: from %s (%s [%s])",
                s->helo_name ? s->helo_name : s->name, s->name, s->rfc_addr);
     if (s->rcpt_count == 1 && s->first_rcpt != NULL) {
@@ -274,6 +277,11 @@ static int commit(session_t *s, content_t *c)
         cleanup_abort(cl);
         return c->err;
     }
+    /* DISCARD: the client hears "queued", but cleanup never commits. */
+    if (s->discard) {
+        cleanup_abort(cl);
+        return CLEANUP_STAT_OK;
+    }
     rec_puts(cl->s, REC_TYPE_XTRA, "");
     rec_puts(cl->s, REC_TYPE_END, "");
     status = cleanup_finish(cl, &reason);
@@ -287,6 +295,7 @@ int smtpd_data(session_t *s)
 {
     content_t c;
     int end, status;
+    const char *reply;
 
     memset(&c, 0, sizeof(c));
     c.s = s;
@@ -317,6 +326,11 @@ int smtpd_data(session_t *s)
         smtpd_reply(s, "%ld 5.5.2 %s Error: bare <LF> received", code, smtpd_var.myhostname);
         if (code == 521)
             s->end = END_DROP;
+        return -1;
+    }
+    if ((reply = smtpd_check_eod(s)) != NULL) {
+        smtpd_transaction_reset(s);
+        smtpd_reply(s, "%s", reply);
         return -1;
     }
     status = commit(s, &c);

@@ -17,6 +17,7 @@ static void post_init(service_t *svc)
 {
     (void) svc;
     smtpd_settings_load();
+    smtpd_check_config();
 }
 
 /* Takes -S and -a ADDR out of argv before the common option parser. */

@@ -154,6 +154,7 @@ void smtpd_peer_init(session_t *s, int fd, const char *fake_addr)
         local_only = 1;
     }
     unmap_v4(&s->sa, &s->sa_len);
+    s->local_submission = local_only;
     set_numeric(s);
     if (local_only) {
         s->name = xstrdup("localhost");

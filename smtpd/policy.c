@@ -1,378 +1,152 @@
-/* policy: the recipient checks, one function per restriction, and the
- * client matching they need (mynetworks CIDR lists, our own interfaces).
- * The relay and recipient lists are evaluated in order, first permit or
- * reject wins; then unknown local users are refused. This is the seed of
- * the full restriction-list engine. */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <ifaddrs.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <pwd.h>
+/* policy: the restriction lists. Each SMTP command runs its stages (with
+ * smtpd_delay_reject=yes the client, helo and sender lists wait for RCPT);
+ * in a list the first permit or reject decides, the end of a list permits
+ * that list, and the relay and recipient lists must both pass. This file
+ * holds the engine: lists, stages, reply texts and their log lines. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
-#include "address.h"
 #include "alloc.h"
+#include "config.h"
 #include "log.h"
+#include "match_list.h"
+#include "policy.h"
 #include "resolve.h"
-#include "smtpd.h"
 
-/* ---------- client address matching ---------- */
+#define CHECK_DEPTH_MAX 100       /* restriction classes inside table results... */
 
-typedef struct cidr {
-    int           family;
-    unsigned char bytes[16];
-    int           bits;
-} cidr_t;
+/* ---------- subjects ---------- */
 
-/* Parses "1.2.3.4", "1.2.3.0/24", "[::1]/128", "::1/128", "[fe80::1]". */
-static int cidr_parse(const char *pattern, cidr_t *c)
+subject_t subject_client(const check_t *c)
 {
-    char text[INET6_ADDRSTRLEN + 8];
-    const char *slash = strrchr(pattern, '/');
-    size_t len = slash ? (size_t) (slash - pattern) : strlen(pattern);
-    char *end;
-    long bits;
+    subject_t who = { c->s->namaddr, "Client host" };
 
-    if (len >= 2 && pattern[0] == '[' && pattern[len - 1] == ']') {
-        pattern++;
-        len -= 2;
-    }
-    if (len == 0 || len >= sizeof(text))
-        return -1;
-    memcpy(text, pattern, len);
-    text[len] = 0;
-    memset(c, 0, sizeof(*c));
-    if (inet_pton(AF_INET, text, c->bytes) == 1) {
-        c->family = AF_INET;
-        c->bits = 32;
-    } else if (inet_pton(AF_INET6, text, c->bytes) == 1) {
-        c->family = AF_INET6;
-        c->bits = 128;
+    return who;
+}
+
+subject_t subject_helo(const check_t *c)
+{
+    subject_t who = { c->helo ? c->helo : "", "Helo command" };
+
+    return who;
+}
+
+subject_t subject_sender(const check_t *c)
+{
+    subject_t who = { c->sender ? c->sender : "", "Sender address" };
+
+    return who;
+}
+
+subject_t subject_rcpt(const check_t *c)
+{
+    subject_t who = { c->rcpt ? c->rcpt : "", "Recipient address" };
+
+    return who;
+}
+
+const subject_t *check_subject(const check_t *c)
+{
+    return c->nested ? c->nested : &c->stage;
+}
+
+/* ---------- replies ---------- */
+
+/* "CODE D.D.D text": the DSN class follows the code, and soft_bounce
+ * turns refusals into deferrals. */
+static void format_reply(buf_t *out, int code, const char *dsn, const char *text)
+{
+    char status[16];
+    size_t len = strlen(dsn);
+
+    if (smtpd_var.soft_bounce && code / 100 == 5)
+        code -= 100;
+    if (len == 0 || len >= sizeof(status))
+        dsn = code / 100 == 4 ? "4.0.0" : "5.0.0";
+    memcpy(status, dsn, strlen(dsn) + 1);
+    status[0] = (char) ('0' + code / 100);
+    buf_reset(out);
+    buf_printf(out, "%d %s %s", code, status, text);
+}
+
+static int finish_reject(check_t *c, int code, const char *dsn, const char *text)
+{
+    buf_t line = BUF_INIT;
+    int r = CHECK_REJECT;
+
+    format_reply(&line, code, dsn, text);
+    if (c->warn_now) {
+        check_log(c, "reject_warning", buf_str(&line));
+        r = CHECK_DUNNO;
+    } else if (c->defer_if_reject && line.data[0] == '5') {
+        buf_set(c->reply, buf_str(&c->defer_if_reject_reply));
     } else {
-        return -1;
+        buf_set(c->reply, buf_str(&line));
     }
-    if (slash != NULL) {
-        bits = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end != 0 || bits < 0 || bits > c->bits)
-            return -1;
-        c->bits = (int) bits;
-    }
-    return 0;
+    buf_release(&line);
+    return r;
 }
 
-static const unsigned char *sockaddr_bytes(const struct sockaddr_storage *ss, int *family)
+int check_reject(check_t *c, const subject_t *who, int code, const char *dsn,
+                 const char *text)
 {
-    *family = ss->ss_family;
-    if (ss->ss_family == AF_INET)
-        return (const unsigned char *) &((const struct sockaddr_in *) ss)->sin_addr;
-    if (ss->ss_family == AF_INET6)
-        return ((const struct sockaddr_in6 *) ss)->sin6_addr.s6_addr;
-    return NULL;
+    buf_t full = BUF_INIT;
+    int r;
+
+    buf_printf(&full, "<%s>: %s rejected: %s", who->name, who->what, text);
+    r = finish_reject(c, code, dsn, buf_str(&full));
+    buf_release(&full);
+    return r;
 }
 
-static int cidr_match(const cidr_t *c, const struct sockaddr_storage *ss)
+int check_reject_fmt(check_t *c, int code, const char *dsn, const char *fmt, ...)
 {
-    int family, full, rest;
-    const unsigned char *a = sockaddr_bytes(ss, &family);
+    buf_t text = BUF_INIT;
+    va_list ap;
+    int r;
 
-    if (a == NULL || family != c->family)
-        return 0;
-    full = c->bits / 8;
-    rest = c->bits % 8;
-    if (memcmp(a, c->bytes, (size_t) full) != 0)
-        return 0;
-    if (rest == 0)
-        return 1;
-    return ((a[full] ^ c->bytes[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+    va_start(ap, fmt);
+    buf_vprintf(&text, fmt, ap);
+    va_end(ap);
+    r = finish_reject(c, code, dsn, buf_str(&text));
+    buf_release(&text);
+    return r;
 }
 
-/* Hostname patterns: "example.com" matches it and its subdomains (as
- * parent_domain_matches_subdomains says for mynetworks), ".example.com"
- * only subdomains. */
-static int name_match(const char *pattern, const char *name)
+void check_defer_if(check_t *c, int if_permit, const subject_t *who, int code,
+                    const char *dsn, const char *text)
 {
-    size_t plen, nlen = strlen(name);
+    buf_t full = BUF_INIT;
+    int *active = if_permit ? &c->defer_if_permit : &c->defer_if_reject;
+    buf_t *reply = if_permit ? &c->defer_if_permit_reply : &c->defer_if_reject_reply;
 
-    if (strcmp(name, "unknown") == 0)
-        return 0;
-    if (*pattern == '.') {
-        plen = strlen(pattern);
-        return nlen > plen && strcasecmp(name + nlen - plen, pattern) == 0;
-    }
-    plen = strlen(pattern);
-    if (strcasecmp(name, pattern) == 0)
-        return 1;
-    return nlen > plen && name[nlen - plen - 1] == '.'
-        && strcasecmp(name + nlen - plen, pattern) == 0;
+    if (*active)
+        return;                     /* the first one stands */
+    buf_printf(&full, "<%s>: %s rejected: %s", who->name, who->what, text);
+    format_reply(reply, code, dsn, buf_str(&full));
+    *active = 1;
+    buf_release(&full);
 }
 
-/* One element of a client list: 1 match, 0 no match. */
-static int client_pattern_match(session_t *s, const char *pattern)
+int check_lookup_error(check_t *c, const char *name)
 {
-    cidr_t c;
-
-    if (cidr_parse(pattern, &c) == 0)
-        return cidr_match(&c, &s->sa);
-    if (*pattern == '/' || strchr(pattern, ':') != NULL) {
-        /* A file or type:table: lookup tables come with a later issue. */
-        msg_debug("client list: unsupported pattern %s", pattern);
-        return 0;
-    }
-    return name_match(pattern, s->name);
+    return check_reject_fmt(c, 451, "4.3.0", "<%s>: Temporary lookup failure", name);
 }
 
-/* Postfix match-list semantics: the first matching pattern decides;
- * "!pattern" means "does not match". */
-int smtpd_client_in_list(session_t *s, const argv_t *patterns)
+int check_config_error(check_t *c)
 {
-    for (size_t i = 0; i < patterns->argc; i++) {
-        const char *p = patterns->argv[i];
-        int negate = 0;
-
-        while (*p == '!') {
-            negate = !negate;
-            p++;
-        }
-        if (*p && client_pattern_match(s, p))
-            return !negate;
-    }
-    return 0;
+    return check_reject_fmt(c, 451, "4.3.5", "Server configuration error");
 }
 
-int smtpd_client_in_mynetworks(session_t *s)
+void check_log(check_t *c, const char *action, const char *text)
 {
-    if (s->mynetworks_cached < 0)
-        s->mynetworks_cached = smtpd_client_in_list(s, smtpd_var.mynetworks);
-    return s->mynetworks_cached;
+    smtpd_log_action(c->s, action, c->verb, text, c->sender, c->rcpt, c->helo);
 }
 
-/* Is the client address one of this host's interface addresses? */
-static int client_is_interface(session_t *s)
-{
-    struct ifaddrs *ifa, *p;
-    int found = 0;
+/* ---------- lists ---------- */
 
-    if (smtpd_var.inet_interfaces->argc > 0
-        && strcasecmp(smtpd_var.inet_interfaces->argv[0], "all") != 0) {
-        for (size_t i = 0; i < smtpd_var.inet_interfaces->argc; i++) {
-            const char *name = smtpd_var.inet_interfaces->argv[i];
-            cidr_t c;
-
-            if (strcasecmp(name, "loopback-only") == 0 || strcasecmp(name, "localhost") == 0) {
-                if (cidr_parse("127.0.0.0/8", &c) == 0 && cidr_match(&c, &s->sa))
-                    return 1;
-                if (cidr_parse("::1", &c) == 0 && cidr_match(&c, &s->sa))
-                    return 1;
-            } else if (cidr_parse(name, &c) == 0 && c.bits == (c.family == AF_INET ? 32 : 128)
-                       && cidr_match(&c, &s->sa)) {
-                return 1;
-            }
-        }
-        return 0;
-    }
-    if (getifaddrs(&ifa) < 0) {
-        msg_warn("getifaddrs: %m");
-        return 0;
-    }
-    for (p = ifa; p != NULL && !found; p = p->ifa_next) {
-        int f1, f2;
-        const unsigned char *a, *b;
-
-        if (p->ifa_addr == NULL
-            || (p->ifa_addr->sa_family != AF_INET && p->ifa_addr->sa_family != AF_INET6))
-            continue;
-        a = sockaddr_bytes((const struct sockaddr_storage *) p->ifa_addr, &f1);
-        b = sockaddr_bytes(&s->sa, &f2);
-        if (b != NULL && f1 == f2)
-            found = memcmp(a, b, f1 == AF_INET ? 4 : 16) == 0;
-    }
-    freeifaddrs(ifa);
-    return found;
-}
-
-/* local_header_rewrite_clients: does cleanup add missing headers? */
-int smtpd_client_local_context(session_t *s)
-{
-    for (size_t i = 0; i < smtpd_var.local_rewrite_clients->argc; i++) {
-        const char *r = smtpd_var.local_rewrite_clients->argv[i];
-
-        if (strcasecmp(r, "permit_inet_interfaces") == 0 && client_is_interface(s))
-            return 1;
-        if (strcasecmp(r, "permit_mynetworks") == 0 && smtpd_client_in_mynetworks(s))
-            return 1;
-        if (strcasecmp(r, "static:all") == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* ---------- recipient restrictions ---------- */
-
-#define CHECK_DUNNO   0
-#define CHECK_PERMIT  1
-#define CHECK_REJECT  2
-
-typedef struct rcpt_ctx {
-    const char *given;          /* as the client wrote it (internal form) */
-    const char *canonical;      /* with @$myorigin */
-    const char *domain;         /* of canonical, "" when none */
-    buf_t      *reply;
-} rcpt_ctx_t;
-
-/* A local destination, or one we relay for: no relay permission needed. */
-static int auth_destination(const rcpt_ctx_t *r)
-{
-    buf_t lp = BUF_INIT, dom = BUF_INIT;
-    int ok;
-
-    if (resolve_local_domain(r->domain))
-        return 1;
-    if (!resolve_relay_domain(r->domain))
-        return 0;
-    /* No source routing through a relay domain ("a@b@relay", "a%b@relay"). */
-    addr_split(r->canonical, &lp, &dom);
-    ok = strpbrk(buf_str(&lp), "@!%") == NULL;
-    buf_release(&lp);
-    buf_release(&dom);
-    return ok;
-}
-
-static int permit_mynetworks(session_t *s, rcpt_ctx_t *r)
-{
-    (void) r;
-    return smtpd_client_in_mynetworks(s) ? CHECK_PERMIT : CHECK_DUNNO;
-}
-
-static int permit_auth_destination(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    return auth_destination(r) ? CHECK_PERMIT : CHECK_DUNNO;
-}
-
-static int unauth_destination(rcpt_ctx_t *r, int code, const char *dsn)
-{
-    if (auth_destination(r))
-        return CHECK_DUNNO;
-    buf_reset(r->reply);
-    buf_printf(r->reply, "%d %s <%s>: Relay access denied", code, dsn, r->given);
-    return CHECK_REJECT;
-}
-
-static int reject_unauth_destination(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    return unauth_destination(r, 554, "5.7.1");
-}
-
-static int defer_unauth_destination(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    return unauth_destination(r, 454, "4.7.1");
-}
-
-static int permit_all(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    (void) r;
-    return CHECK_PERMIT;
-}
-
-static int access_denied(rcpt_ctx_t *r, int code, const char *dsn)
-{
-    buf_reset(r->reply);
-    buf_printf(r->reply, "%d %s <%s>: Recipient address rejected: Access denied",
-               code, dsn, r->given);
-    return CHECK_REJECT;
-}
-
-static int reject_all(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    return access_denied(r, 554, "5.7.1");
-}
-
-static int defer_all(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    return access_denied(r, 450, "4.7.1");
-}
-
-static int no_sasl(session_t *s, rcpt_ctx_t *r)
-{
-    (void) s;
-    (void) r;
-    return CHECK_DUNNO;             /* SASL comes with a later issue */
-}
-
-/* Is base (lower case, no extension) a user in local_recipient_maps? */
-static int local_user_known(const char *base)
-{
-    argv_t *maps = argv_split_list(smtpd_var.local_recipient_maps);
-    int known = 0;
-
-    for (size_t i = 0; i < maps->argc && !known; i++) {
-        const char *m = maps->argv[i];
-        const char *type_end = strrchr(m, ':');
-
-        if (type_end != NULL && strcmp(type_end, ":passwd.byname") == 0)
-            known = *base != 0 && getpwnam(base) != NULL;
-        else
-            msg_debug("local_recipient_maps: table %s not supported yet", m);
-    }
-    argv_free(maps);
-    return known;
-}
-
-/* smtpd_reject_unlisted_recipient for local domains. */
-static int reject_unlisted_recipient(session_t *s, rcpt_ctx_t *r)
-{
-    buf_t lp = BUF_INIT, dom = BUF_INIT, base = BUF_INIT;
-    int verdict = CHECK_DUNNO;
-    long code = smtpd_var.unknown_local_code;
-
-    (void) s;
-    if (*smtpd_var.local_recipient_maps == 0 || !resolve_local_domain(r->domain))
-        return CHECK_DUNNO;
-    addr_split(r->canonical, &lp, &dom);
-    buf_lower(&lp);
-    addr_split_extension(buf_str(&lp), smtpd_var.recipient_delimiter, &base, NULL);
-    /* RFC 5321 4.5.1: postmaster must always be accepted. */
-    if (strcmp(buf_str(&base), "postmaster") != 0 && !local_user_known(buf_str(&base))) {
-        buf_reset(r->reply);
-        buf_printf(r->reply, "%ld %s <%s>: Recipient address rejected: "
-                   "User unknown in local recipient table",
-                   code, code / 100 == 4 ? "4.1.1" : "5.1.1", r->given);
-        verdict = CHECK_REJECT;
-    }
-    buf_release(&lp);
-    buf_release(&dom);
-    buf_release(&base);
-    return verdict;
-}
-
-typedef struct restriction {
-    const char *name;
-    int       (*check)(session_t *s, rcpt_ctx_t *r);
-} restriction_t;
-
-static const restriction_t restrictions[] = {
-    { "permit_mynetworks", permit_mynetworks },
-    { "permit_sasl_authenticated", no_sasl },
-    { "permit_auth_destination", permit_auth_destination },
-    { "reject_unauth_destination", reject_unauth_destination },
-    { "defer_unauth_destination", defer_unauth_destination },
-    { "reject_unlisted_recipient", reject_unlisted_recipient },
-    { "permit", permit_all },
-    { "reject", reject_all },
-    { "defer", defer_all },
-    { NULL, NULL },
-};
-
-/* Says once per process that a restriction is not implemented yet. */
 static void warn_unsupported(const char *name)
 {
     static argv_t *warned;
@@ -386,46 +160,303 @@ static void warn_unsupported(const char *name)
     msg_warn("restriction %s is not supported yet; ignored", name);
 }
 
-static int run_list(session_t *s, const argv_t *list, rcpt_ctx_t *r)
+static int is_restriction_class(const char *name)
+{
+    for (size_t i = 0; i < smtpd_var.restriction_classes->argc; i++)
+        if (strcmp(smtpd_var.restriction_classes->argv[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int run_class(check_t *c, const char *name)
+{
+    const char *value = config_get(name);
+    argv_t *list;
+    int r;
+
+    if (c->depth >= CHECK_DEPTH_MAX) {
+        msg_warn("restriction class %s: nesting too deep", name);
+        return check_config_error(c);
+    }
+    list = match_list_split(value ? value : "");
+    c->depth++;
+    r = check_list(c, list);
+    c->depth--;
+    argv_free(list);
+    return r;
+}
+
+/* Restrictions about something this command does not have are skipped,
+ * as check_recipient_access at MAIL time with smtpd_delay_reject=no. */
+static int has_subject(const check_t *c, int flags)
+{
+    if ((flags & NEEDS_HELO) && c->helo == NULL)
+        return 0;
+    if ((flags & NEEDS_SENDER) && c->sender == NULL)
+        return 0;
+    if ((flags & NEEDS_RCPT) && c->rcpt == NULL)
+        return 0;
+    return 1;
+}
+
+/* A name that is no built-in restriction. */
+static int run_other(check_t *c, const argv_t *list, size_t *i)
+{
+    const char *name = list->argv[*i];
+    int nargs;
+
+    if (is_restriction_class(name))
+        return run_class(c, name);
+    if ((nargs = restriction_unsupported(name)) >= 0) {
+        warn_unsupported(name);
+        if (*i + (size_t) nargs < list->argc)
+            *i += (size_t) nargs;
+        return CHECK_DUNNO;
+    }
+    msg_warn("unknown smtpd restriction: \"%s\"", name);
+    return check_config_error(c);
+}
+
+int check_list(check_t *c, const argv_t *list)
 {
     for (size_t i = 0; i < list->argc; i++) {
-        const restriction_t *rp;
-        int verdict;
+        const restriction_t *rp = restriction_find(list->argv[i]);
+        const char *table = NULL;
+        int r;
 
-        for (rp = restrictions; rp->name != NULL; rp++)
-            if (strcasecmp(rp->name, list->argv[i]) == 0)
-                break;
-        if (rp->name == NULL) {
-            warn_unsupported(list->argv[i]);
-            /* check_*_access and friends take a table argument: skip it too. */
-            if (strncasecmp(list->argv[i], "check_", 6) == 0 && i + 1 < list->argc)
-                i++;
-            continue;
+        if (rp == NULL) {
+            r = run_other(c, list, &i);
+        } else if ((rp->flags & TAKES_TABLE) && i + 1 >= list->argc) {
+            msg_warn("restriction %s needs a type:table argument", rp->name);
+            r = check_config_error(c);
+        } else {
+            if (rp->flags & TAKES_TABLE)
+                table = list->argv[++i];
+            if (!has_subject(c, rp->flags))
+                continue;
+            c->warn_now = c->warn_next;
+            c->warn_next = 0;
+            r = rp->fn(c, table);
+            c->warn_now = 0;
         }
-        if ((verdict = rp->check(s, r)) != CHECK_DUNNO)
-            return verdict;
+        if (r != CHECK_DUNNO)
+            return r;
     }
     return CHECK_DUNNO;
 }
 
-const char *smtpd_check_rcpt(session_t *s, const char *rcpt, buf_t *reply)
-{
-    buf_t canonical = BUF_INIT;
-    const char *domain;
-    rcpt_ctx_t r;
-    int verdict;
+/* ---------- one command's evaluation ---------- */
 
-    resolve_canonical(&canonical, rcpt);
-    domain = addr_domain(buf_str(&canonical));
-    r.given = rcpt;
-    r.canonical = buf_str(&canonical);
-    r.domain = domain ? domain : "";
-    r.reply = reply;
-    verdict = run_list(s, smtpd_var.relay_restrictions, &r);
-    if (verdict != CHECK_REJECT)
-        verdict = run_list(s, smtpd_var.recipient_restrictions, &r);
-    if (verdict != CHECK_REJECT)
-        verdict = reject_unlisted_recipient(s, &r);
-    buf_release(&canonical);
-    return verdict == CHECK_REJECT ? buf_str(reply) : NULL;
+static void check_init(check_t *c, session_t *s, const char *verb)
+{
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->verb = verb;
+    c->helo = s->helo_name;
+    buf_init(&c->sender_canon);
+    buf_init(&c->rcpt_canon);
+    buf_init(&c->defer_if_permit_reply);
+    buf_init(&c->defer_if_reject_reply);
+    c->reply = &s->check_reply;
+    buf_reset(c->reply);
+}
+
+static void check_set_sender(check_t *c, const char *sender)
+{
+    c->sender = sender;
+    if (sender != NULL)
+        resolve_canonical(&c->sender_canon, sender);
+}
+
+static void check_set_rcpt(check_t *c, const char *rcpt)
+{
+    c->rcpt = rcpt;
+    if (rcpt != NULL)
+        resolve_canonical(&c->rcpt_canon, rcpt);
+}
+
+static void check_free(check_t *c)
+{
+    buf_release(&c->sender_canon);
+    buf_release(&c->rcpt_canon);
+    buf_release(&c->defer_if_permit_reply);
+    buf_release(&c->defer_if_reject_reply);
+}
+
+static int run_stage(check_t *c, subject_t stage, const argv_t *list)
+{
+    c->stage = stage;
+    c->nested = NULL;
+    c->warn_next = 0;
+    return check_list(c, list);
+}
+
+/* Stop after a refusal, or once DISCARD has accepted the whole message. */
+static int decided(const check_t *c, int r)
+{
+    return r == CHECK_REJECT || c->s->discard;
+}
+
+/* The reply to send (logged), or NULL; a pending defer_if_permit wins
+ * over an overall permit. 421 and 521 end the session. */
+static const char *check_finish(check_t *c, int r)
+{
+    const char *reply = NULL;
+
+    if (r != CHECK_REJECT && c->defer_if_permit && !c->s->discard) {
+        buf_set(c->reply, buf_str(&c->defer_if_permit_reply));
+        r = CHECK_REJECT;
+    }
+    if (r == CHECK_REJECT) {
+        reply = buf_str(c->reply);
+        check_log(c, "reject", reply);
+        if (strncmp(reply, "421", 3) == 0 || strncmp(reply, "521", 3) == 0)
+            c->s->end = END_DROP;
+    }
+    check_free(c);
+    return reply;
+}
+
+static int client_stage(check_t *c)
+{
+    return run_stage(c, subject_client(c), smtpd_var.client_restrictions);
+}
+
+static int helo_stage(check_t *c)
+{
+    if (c->helo == NULL)
+        return CHECK_DUNNO;
+    return run_stage(c, subject_helo(c), smtpd_var.helo_restrictions);
+}
+
+static int sender_stage(check_t *c)
+{
+    int r;
+
+    if (c->sender == NULL)
+        return CHECK_DUNNO;
+    r = run_stage(c, subject_sender(c), smtpd_var.sender_restrictions);
+    if (!decided(c, r) && smtpd_var.reject_unlisted_sender && !c->sender_checked)
+        r = check_unlisted_sender(c);
+    return r;
+}
+
+/* ---------- the entry points ---------- */
+
+const char *smtpd_check_connect(session_t *s)
+{
+    check_t c;
+    const char *reply;
+
+    if (smtpd_var.delay_reject || s->local_submission
+        || smtpd_var.client_restrictions->argc == 0)
+        return NULL;
+    check_init(&c, s, "CONNECT");
+    c.helo = NULL;
+    reply = check_finish(&c, client_stage(&c));
+    if (reply != NULL)
+        s->access_denied = xstrdup(reply);
+    return reply;
+}
+
+const char *smtpd_check_helo(session_t *s, const char *verb, const char *helo)
+{
+    check_t c;
+
+    if (smtpd_var.delay_reject || s->local_submission)
+        return NULL;
+    check_init(&c, s, verb);
+    c.helo = helo;
+    return check_finish(&c, helo_stage(&c));
+}
+
+const char *smtpd_check_mail(session_t *s, const char *sender)
+{
+    check_t c;
+
+    if (smtpd_var.delay_reject || s->local_submission || s->discard)
+        return NULL;
+    check_init(&c, s, "MAIL");
+    check_set_sender(&c, sender);
+    return check_finish(&c, sender_stage(&c));
+}
+
+const char *smtpd_check_rcpt(session_t *s, const char *verb, const char *rcpt)
+{
+    check_t c;
+    int r = CHECK_DUNNO;
+
+    if (s->discard)
+        return NULL;                /* DISCARD took the whole message */
+    check_init(&c, s, verb);
+    check_set_sender(&c, s->sender);
+    check_set_rcpt(&c, rcpt);
+    if (smtpd_var.delay_reject && !s->local_submission) {
+        r = client_stage(&c);
+        if (!decided(&c, r))
+            r = helo_stage(&c);
+        if (!decided(&c, r))
+            r = sender_stage(&c);
+    }
+    /* Both lists must pass: relay control first, as Postfix does. */
+    if (!decided(&c, r))
+        r = run_stage(&c, subject_rcpt(&c), smtpd_var.relay_restrictions);
+    if (!decided(&c, r))
+        r = run_stage(&c, subject_rcpt(&c), smtpd_var.recipient_restrictions);
+    if (!decided(&c, r) && smtpd_var.reject_unlisted_recipient && !c.rcpt_checked)
+        r = check_unlisted_recipient(&c);
+    return check_finish(&c, r);
+}
+
+const char *smtpd_check_data(session_t *s)
+{
+    static const subject_t stage = { "DATA", "Data command" };
+    check_t c;
+
+    if (s->discard || smtpd_var.data_restrictions->argc == 0)
+        return NULL;
+    check_init(&c, s, "DATA");
+    check_set_sender(&c, s->sender);
+    check_set_rcpt(&c, s->rcpt_count == 1 ? s->first_rcpt : NULL);
+    return check_finish(&c, run_stage(&c, stage, smtpd_var.data_restrictions));
+}
+
+const char *smtpd_check_eod(session_t *s)
+{
+    static const subject_t stage = { "END-OF-MESSAGE", "End-of-data" };
+    check_t c;
+
+    if (s->discard || smtpd_var.eod_restrictions->argc == 0)
+        return NULL;
+    check_init(&c, s, "END-OF-MESSAGE");
+    check_set_sender(&c, s->sender);
+    check_set_rcpt(&c, s->rcpt_count == 1 ? s->first_rcpt : NULL);
+    return check_finish(&c, run_stage(&c, stage, smtpd_var.eod_restrictions));
+}
+
+/* ---------- start-up check ---------- */
+
+static int has_relay_restriction(const argv_t *list)
+{
+    static const char *const names[] = {
+        "reject_unauth_destination", "defer_unauth_destination", "reject", "defer",
+        "defer_if_permit", "check_relay_domains",
+    };
+
+    for (size_t i = 0; i < list->argc; i++)
+        for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+            if (strcasecmp(list->argv[i], names[j]) == 0)
+                return 1;
+    return 0;
+}
+
+/* Without one of these, anyone could relay through us. */
+void smtpd_check_config(void)
+{
+    if (!has_relay_restriction(smtpd_var.relay_restrictions)
+        && !has_relay_restriction(smtpd_var.recipient_restrictions))
+        msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
+                  "specify at least one working instance of: reject_unauth_destination, "
+                  "defer_unauth_destination, reject, defer, defer_if_permit or "
+                  "check_relay_domains");
 }

@@ -92,18 +92,18 @@ int smtpd_flush(session_t *s)
 
 /* Logs, as fail2ban and pflogsumm expect:
  *   ID|NOQUEUE: reject: RCPT from host[addr]: 550 ...; from=<s> to=<r> proto=ESMTP helo=<h> */
-void smtpd_log_reject(session_t *s, const char *stage, const char *reply,
-                      const char *rcpt)
+void smtpd_log_action(session_t *s, const char *action, const char *verb, const char *text,
+                      const char *sender, const char *rcpt, const char *helo)
 {
     buf_t line = BUF_INIT;
 
-    buf_printf(&line, "%s: reject: %s from %s: ",
-               s->queue_id[0] ? s->queue_id : "NOQUEUE", stage, s->namaddr);
-    smtpd_printable(&line, reply, strlen(reply));
+    buf_printf(&line, "%s: %s: %s from %s: ",
+               s->queue_id[0] ? s->queue_id : "NOQUEUE", action, verb, s->namaddr);
+    smtpd_printable(&line, text, strlen(text));
     buf_putc(&line, ';');
-    if (s->sender != NULL) {
+    if (sender != NULL) {
         buf_puts(&line, " from=<");
-        smtpd_printable(&line, s->sender, strlen(s->sender));
+        smtpd_printable(&line, sender, strlen(sender));
         buf_putc(&line, '>');
     }
     if (rcpt != NULL) {
@@ -112,8 +112,14 @@ void smtpd_log_reject(session_t *s, const char *stage, const char *reply,
         buf_putc(&line, '>');
     }
     buf_printf(&line, " proto=%s", s->protocol);
-    if (s->helo_name != NULL)
-        buf_printf(&line, " helo=<%s>", s->helo_name);
+    if (helo != NULL)
+        buf_printf(&line, " helo=<%s>", helo);
     msg_info("%s", buf_str(&line));
     buf_release(&line);
+}
+
+void smtpd_log_reject(session_t *s, const char *stage, const char *reply,
+                      const char *rcpt)
+{
+    smtpd_log_action(s, "reject", stage, reply, s->sender, rcpt, s->helo_name);
 }

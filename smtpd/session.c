@@ -109,6 +109,13 @@ static void run_command(session_t *s, const smtpd_cmd_t *cmd, const char *args)
     int r;
 
     s->where = cmd->verb;
+    /* Refused at connect (smtpd_delay_reject=no): only QUIT works. */
+    if (s->access_denied != NULL && !(cmd->flags & CMD_QUIT)) {
+        smtpd_reply(s, "503 5.7.0 Error: access denied for %s", s->namaddr);
+        count_command(s, cmd, 0);
+        s->error_count++;
+        return;
+    }
     r = cmd->check(s, args);
     if (r == 0)
         r = cmd->action(s, args);
@@ -306,6 +313,12 @@ void smtpd_transaction_reset(session_t *s)
     s->dsn_ret = 0;
     s->rcpt_count = 0;
     s->rcpt_overshoot = 0;
+    s->discard = 0;
+    s->hold = 0;
+    if (s->prepend != NULL) {
+        argv_free(s->prepend);
+        s->prepend = NULL;
+    }
 }
 
 static void session_init(session_t *s, service_t *svc, stream_t *in, stream_t *out,
@@ -319,9 +332,10 @@ static void session_init(session_t *s, service_t *svc, stream_t *in, stream_t *o
     s->protocol = "SMTP";
     s->where = "CONNECT";
     s->where_bytes = -1;
-    s->mynetworks_cached = -1;
+    s->mynetworks_cached = -2;
     buf_init(&s->line);
     buf_init(&s->reply);
+    buf_init(&s->check_reply);
     pending_init(&s->pending);
 }
 
@@ -332,8 +346,11 @@ static void session_free(session_t *s)
     s->helo_name = NULL;
     smtpd_peer_free(s);
     pending_release(&s->pending);
+    free(s->access_denied);
+    s->access_denied = NULL;
     buf_release(&s->line);
     buf_release(&s->reply);
+    buf_release(&s->check_reply);
 }
 
 void smtpd_session(service_t *svc, stream_t *in, stream_t *out, int standalone,
@@ -350,7 +367,12 @@ void smtpd_session(service_t *svc, stream_t *in, stream_t *out, int standalone,
     s.bare_lf_strict = smtpd_var.bare_lf_mode == BARE_LF_REJECT
         && !smtpd_client_in_list(&s, smtpd_var.bare_lf_exclusions);
     s.ehlo_discard = ehlo_discard_mask();
-    smtpd_reply(&s, "220 %s", smtpd_var.banner);
+    /* smtpd_client_restrictions, when smtpd_delay_reject=no: the refusal
+     * replaces the greeting, and only QUIT is accepted afterwards. */
+    if (smtpd_check_connect(&s) != NULL)
+        smtpd_reply(&s, "%s", s.access_denied);
+    else
+        smtpd_reply(&s, "220 %s", smtpd_var.banner);
     command_loop(&s);
     (void) smtpd_flush(&s);
     log_disconnect(&s);

@@ -74,6 +74,88 @@ static argv_t *setting_list(const char *name, const char *fallback)
     return list;
 }
 
+/* Restriction lists keep "{ ... }" and "inline:{ ... }" elements whole. */
+static argv_t *setting_restrictions(const char *name, const char *fallback)
+{
+    char *text = setting_text(name, fallback);
+    argv_t *list = match_list_split(text);
+
+    free(text);
+    return list;
+}
+
+static match_list_t *setting_match_list(const char *name, const char *fallback, int kind)
+{
+    char *text = setting_text(name, fallback);
+    match_list_t *list = match_list_open(name, text, kind);
+
+    free(text);
+    return list;
+}
+
+/* Tables are opened once per process; keys are folded as Postfix does. */
+static maps_t *setting_maps(const char *name, const char *fallback)
+{
+    char *text = setting_text(name, fallback);
+    maps_t *maps = maps_open(name, text, TABLE_FLAG_FOLD);
+
+    free(text);
+    return maps;
+}
+
+static void load_restrictions(smtpd_settings_t *v)
+{
+    v->delay_reject = setting_bool("smtpd_delay_reject", "yes");
+    v->client_restrictions = setting_restrictions("smtpd_client_restrictions", "");
+    v->helo_restrictions = setting_restrictions("smtpd_helo_restrictions", "");
+    v->sender_restrictions = setting_restrictions("smtpd_sender_restrictions", "");
+    v->relay_restrictions = setting_restrictions("smtpd_relay_restrictions",
+        "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination");
+    v->recipient_restrictions = setting_restrictions("smtpd_recipient_restrictions", "");
+    v->data_restrictions = setting_restrictions("smtpd_data_restrictions", "");
+    v->eod_restrictions = setting_restrictions("smtpd_end_of_data_restrictions", "");
+    v->restriction_classes = setting_list("smtpd_restriction_classes", "");
+}
+
+static void load_reply_codes(smtpd_settings_t *v)
+{
+    v->reject_code = setting_long("reject_code", "554", 400);
+    v->defer_code = setting_long("defer_code", "450", 400);
+    v->relay_code = setting_long("relay_domains_reject_code", "554", 400);
+    v->access_reject_code = setting_long("access_map_reject_code", "554", 400);
+    v->access_defer_code = setting_long("access_map_defer_code", "450", 400);
+    v->non_fqdn_code = setting_long("non_fqdn_reject_code", "504", 400);
+    v->invalid_hostname_code = setting_long("invalid_hostname_reject_code", "501", 400);
+    v->unknown_client_code = setting_long("unknown_client_reject_code", "450", 400);
+    v->unknown_local_code = setting_long("unknown_local_recipient_reject_code", "550", 400);
+    v->unknown_virtual_alias_code = setting_long("unknown_virtual_alias_reject_code", "550", 400);
+    v->unknown_virtual_mailbox_code =
+        setting_long("unknown_virtual_mailbox_reject_code", "550", 400);
+    v->unknown_relay_code = setting_long("unknown_relay_recipient_reject_code", "550", 400);
+    v->multi_bounce_code = setting_long("multi_recipient_bounce_reject_code", "550", 400);
+    v->soft_bounce = setting_bool("soft_bounce", "no");
+}
+
+static void load_recipient_tables(smtpd_settings_t *v)
+{
+    v->reject_unlisted_recipient = setting_bool("smtpd_reject_unlisted_recipient", "yes");
+    v->reject_unlisted_sender = setting_bool("smtpd_reject_unlisted_sender", "no");
+    v->show_unknown_table = setting_bool("show_user_unknown_table_name", "yes");
+    v->double_bounce_sender = setting_text("double_bounce_sender", "double-bounce");
+    v->local_recipient_maps = setting_maps("local_recipient_maps",
+                                           "proxy:unix:passwd.byname $alias_maps");
+    v->virtual_alias_maps = setting_maps("virtual_alias_maps", "$virtual_maps");
+    v->virtual_mailbox_maps = setting_maps("virtual_mailbox_maps", "");
+    v->relay_recipient_maps = setting_maps("relay_recipient_maps", "");
+    v->canonical_maps = setting_maps("canonical_maps", "");
+    v->recipient_canonical_maps = setting_maps("recipient_canonical_maps", "");
+    v->sender_canonical_maps = setting_maps("sender_canonical_maps", "");
+    v->virtual_alias_domains = setting_match_list("virtual_alias_domains",
+                                                  "$virtual_alias_maps", MATCH_LIST_DOMAIN);
+    v->virtual_mailbox_domains = setting_match_list("virtual_mailbox_domains",
+                                                    "$virtual_mailbox_maps", MATCH_LIST_DOMAIN);
+}
+
 static void lower_all(argv_t *list)
 {
     for (size_t i = 0; i < list->argc; i++)
@@ -122,19 +204,11 @@ void smtpd_settings_load(void)
     if (v->line_length_limit < 512)
         v->line_length_limit = 512;            /* room for any SMTP command */
     v->bare_lf_mode = parse_bare_lf_mode();
-    v->bare_lf_exclusions = setting_list("smtpd_forbid_bare_newline_exclusions",
-                                         "$mynetworks");
+    v->mynetworks = setting_match_list("mynetworks", "127.0.0.0/8 [::1]/128", MATCH_LIST_HOST);
+    v->bare_lf_exclusions = setting_match_list("smtpd_forbid_bare_newline_exclusions",
+                                               "$mynetworks", MATCH_LIST_HOST);
     v->bare_lf_reject_code = setting_long("smtpd_forbid_bare_newline_reject_code",
                                           "550", 400);
-    v->unknown_local_code = setting_long("unknown_local_recipient_reject_code",
-                                         "550", 400);
-    v->local_recipient_maps = setting_text("local_recipient_maps",
-                                           "proxy:unix:passwd.byname $alias_maps");
-    v->recipient_delimiter = setting_text("recipient_delimiter", "");
-    v->mynetworks = setting_list("mynetworks", "127.0.0.0/8 [::1]/128");
-    v->relay_restrictions = setting_list("smtpd_relay_restrictions",
-        "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination");
-    v->recipient_restrictions = setting_list("smtpd_recipient_restrictions", "");
     v->fast_flush_domains = setting_list("fast_flush_domains", "$relay_domains");
     v->local_rewrite_clients = setting_list("local_header_rewrite_clients",
                                             "permit_inet_interfaces");
@@ -142,4 +216,7 @@ void smtpd_settings_load(void)
     v->forbidden_commands = setting_list("smtpd_forbidden_commands",
                                          "CONNECT GET POST");
     v->peername_lookup = setting_bool("smtpd_peername_lookup", "yes");
+    load_restrictions(v);
+    load_reply_codes(v);
+    load_recipient_tables(v);
 }

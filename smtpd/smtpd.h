@@ -10,8 +10,10 @@
 #include "argv.h"
 #include "buf.h"
 #include "cleanup_client.h"
+#include "match_list.h"
 #include "service.h"
 #include "stream.h"
+#include "table.h"
 
 /* smtpd_forbid_bare_newline modes. */
 #define BARE_LF_NO         0     /* LF alone ends lines, even the final dot */
@@ -36,15 +38,50 @@ typedef struct smtpd_settings {
     long    timeout;
     long    line_length_limit;
     int     bare_lf_mode;
-    argv_t *bare_lf_exclusions;
+    match_list_t *bare_lf_exclusions;
     long    bare_lf_reject_code;
-    long    unknown_local_code;
-    char   *local_recipient_maps;
-    char   *recipient_delimiter;
-    argv_t *mynetworks;
+    match_list_t *mynetworks;
+    argv_t *fast_flush_domains;
+
+    /* The restriction lists (policy.c), split as Postfix does. */
+    int     delay_reject;
+    argv_t *client_restrictions;
+    argv_t *helo_restrictions;
+    argv_t *sender_restrictions;
     argv_t *relay_restrictions;
     argv_t *recipient_restrictions;
-    argv_t *fast_flush_domains;
+    argv_t *data_restrictions;
+    argv_t *eod_restrictions;
+    argv_t *restriction_classes;
+    /* Reply codes. */
+    long    reject_code;
+    long    defer_code;
+    long    relay_code;
+    long    access_reject_code;
+    long    access_defer_code;
+    long    non_fqdn_code;
+    long    invalid_hostname_code;
+    long    unknown_client_code;
+    long    unknown_local_code;
+    long    unknown_virtual_alias_code;
+    long    unknown_virtual_mailbox_code;
+    long    unknown_relay_code;
+    long    multi_bounce_code;
+    int     soft_bounce;
+    /* Recipient (and sender) validity (recipient.c). */
+    int     reject_unlisted_recipient;
+    int     reject_unlisted_sender;
+    int     show_unknown_table;
+    char   *double_bounce_sender;
+    maps_t *local_recipient_maps;        /* empty: every local name is fine */
+    maps_t *virtual_alias_maps;
+    maps_t *virtual_mailbox_maps;
+    maps_t *relay_recipient_maps;
+    maps_t *canonical_maps;
+    maps_t *recipient_canonical_maps;
+    maps_t *sender_canonical_maps;
+    match_list_t *virtual_alias_domains;
+    match_list_t *virtual_mailbox_domains;
     argv_t *local_rewrite_clients;
     argv_t *inet_interfaces;
     argv_t *forbidden_commands;
@@ -111,7 +148,9 @@ typedef struct session {
     int        quit;                /* QUIT seen or the session must end */
     int        end;                 /* END_* */
     int        bare_lf_strict;      /* reject mode applies to this client */
-    int        mynetworks_cached;   /* -1 unknown, 0 no, 1 yes */
+    int        local_submission;    /* -S without -a: "sendmail -bs" */
+    int        mynetworks_cached;   /* -2 not yet, else a MATCH_* answer */
+    char      *access_denied;       /* client refused at connect (delay_reject=no) */
     int        cmd_ok[SMTPD_CMD_MAX];       /* per command-table entry */
     int        cmd_total[SMTPD_CMD_MAX];
     int        unknown_total;
@@ -129,10 +168,15 @@ typedef struct session {
     int        rcpt_overshoot;
     cleanup_client_t *cleanup;      /* open from the first accepted RCPT */
     char       queue_id[64];        /* "" before cleanup_open */
+    /* Whole-message actions from access tables. */
+    int        discard;             /* accept, then throw the message away */
+    int        hold;
+    argv_t    *prepend;             /* headers to put before our Received: */
 
     /* Scratch. */
     buf_t      line;                /* current command line */
     buf_t      reply;
+    buf_t      check_reply;         /* the last refusal from policy.c */
 } session_t;
 
 /* session.c */
@@ -168,17 +212,31 @@ void smtpd_reply_lines(session_t *s, argv_t *lines);      /* 250-a / 250 b */
 int  smtpd_flush(session_t *s);
 void smtpd_log_reject(session_t *s, const char *stage, const char *reply,
                       const char *rcpt);
+/* "ID|NOQUEUE: action: VERB from host[addr]: text; from=<s> to=<r>
+ * proto=P helo=<h>"; sender, rcpt and helo are left out when NULL. */
+void smtpd_log_action(session_t *s, const char *action, const char *verb, const char *text,
+                      const char *sender, const char *rcpt, const char *helo);
 void smtpd_printable(buf_t *out, const char *text, size_t len);
 
 /* peer.c */
 void smtpd_peer_init(session_t *s, int fd, const char *fake_addr);
 void smtpd_peer_free(session_t *s);
 
-/* policy.c: recipient checks (the seed of the restriction lists). */
-/* NULL when the recipient may be accepted; else the whole reply text. */
-const char *smtpd_check_rcpt(session_t *s, const char *rcpt, buf_t *reply);
-int  smtpd_client_in_mynetworks(session_t *s);
-int  smtpd_client_in_list(session_t *s, const argv_t *patterns);
+/* policy.c: the restriction lists. Each check returns NULL when the
+ * command may go on, else the whole reply (already logged; s->end is set
+ * when the reply is a 421 or 521, which ends the session). */
+void        smtpd_check_config(void);        /* fatal without a relay restriction */
+const char *smtpd_check_connect(session_t *s);
+const char *smtpd_check_helo(session_t *s, const char *verb, const char *helo);
+const char *smtpd_check_mail(session_t *s, const char *sender);
+/* verb: "RCPT" or "VRFY", for the log line. */
+const char *smtpd_check_rcpt(session_t *s, const char *verb, const char *rcpt);
+const char *smtpd_check_data(session_t *s);
+const char *smtpd_check_eod(session_t *s);
+
+/* client.c: who the client is, for lists. */
+int  smtpd_client_in_mynetworks(session_t *s);          /* a MATCH_* answer */
+int  smtpd_client_in_list(session_t *s, match_list_t *list);   /* 1 = MATCH_FOUND */
 int  smtpd_client_local_context(session_t *s);
 
 /* esmtp.c: parameter helpers. */
