@@ -54,6 +54,7 @@ static int cmd_start(void)
 {
     if (master_running())
         script_fatal("the Postfix mail system is already running");
+    config_warnings_report();
     dirs_check();
     dirs_purge_incomplete();
     script_info("starting the Postfix mail system");
@@ -128,6 +129,7 @@ static int cmd_status(void)
 
 static int cmd_check(void)
 {
+    config_warnings_report();
     dirs_check();
     return 0;
 }

@@ -110,3 +110,58 @@ pid_t master_pid(void)
     buf_release(&path);
     return pid;
 }
+
+/* Runs `postconf -n` (as Postfix's check does with its own tools) so that
+ * unknown or unused main.cf parameters are reported: each warning it
+ * prints is repeated through script_warn, reaching stderr and the mail log.
+ * Never fatal: an unknown parameter is kept, only warned about. */
+void config_warnings_report(void)
+{
+    buf_t path = BUF_INIT, out = BUF_INIT;
+    int pipefd[2];
+    pid_t pid;
+    char chunk[4096];
+    ssize_t n;
+    int status;
+
+    buf_printf(&path, "%s/postconf", config_str("command_directory"));
+    if (access(path.data, X_OK) < 0 || pipe(pipefd) < 0) {
+        buf_release(&path);
+        return;                         /* no postconf beside us: nothing to add */
+    }
+    if ((pid = fork()) < 0)
+        script_fatal("fork: %s", strerror(errno));
+    if (pid == 0) {
+        char *argv[] = { path.data, (char *) "-c", (char *) config_dir(), (char *) "-n", NULL };
+        int devnull = open("/dev/null", O_WRONLY);
+
+        if (devnull < 0 || dup2(devnull, 1) < 0 || dup2(pipefd[1], 2) < 0)
+            _exit(127);
+        close(pipefd[0]);
+        execv(path.data, argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    /* Bounded: a config with thousands of warnings is cut, not buffered. */
+    while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        if (out.len < 64 * 1024)
+            buf_append(&out, chunk, (size_t) n);
+    }
+    close(pipefd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    for (char *line = out.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        const char *w;
+
+        if ((nl = strchr(line, '\n')) != NULL)
+            *nl = 0;
+        if ((w = strstr(line, "warning: ")) != NULL)
+            script_warn("%s", w + strlen("warning: "));
+    }
+    buf_release(&out);
+    buf_release(&path);
+}

@@ -16,6 +16,8 @@ int   master_running(void);
 pid_t master_pid(void);               /* -1 when unknown */
 int   master_run(const char *flag);   /* runs master FLAG, returns its exit status */
 void  master_exec(const char *flag) __attribute__((noreturn));
+/* Repeats postconf's main.cf warnings (unknown/unused parameters). */
+void  config_warnings_report(void);
 
 /* dirs.c: folder creation, ownership warnings, permission resets. */
 void dirs_check(void);

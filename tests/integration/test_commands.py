@@ -19,14 +19,20 @@ smtpd_banner = $myhostname ESMTP first
 
 
 def test_postfix_command_life_cycle():
-    inst = Instance("lifecycle", MAIN_CF)
+    inst = Instance("lifecycle", MAIN_CF + "unknown_thing = 42\n")
     try:
+        p = inst.postfix("check")
+        assert "unused parameter: unknown_thing=42" in p.stderr, p.stderr
         p = inst.postfix("status", check=False)
         assert p.returncode == 1, p
         assert "the Postfix mail system is not running" in p.stderr, p.stderr
         p = inst.postfix("start")
         inst.started = True
         assert "starting the Postfix mail system" in p.stderr, p.stderr
+        # An unknown parameter is kept and warned about, never fatal.
+        assert "unused parameter: unknown_thing=42" in p.stderr, p.stderr
+        assert re.search(r"postfix/postfix-script\[\d+\]: warning: .*unused parameter: unknown_thing=42",
+                         inst.log()), inst.log()
         inst.wait_listening()
         with open(os.path.join(inst.queue, "pid", "master.pid"), "rb") as f:
             raw = f.read()
@@ -70,6 +76,13 @@ def test_postfix_command_life_cycle():
         inst.wait_for("every process gone", lambda: inst.pids() == [], timeout=20)
         p = inst.postfix("stop", check=False)
         assert p.returncode == 1 and "the Postfix mail system is not running" in p.stderr, p
+
+        # abort: SIGTERM without waiting; everything still goes away.
+        inst.start()
+        p = inst.postfix("abort")
+        inst.started = False
+        inst.wait_for("every process gone after abort", lambda: inst.pids() == [], timeout=20)
+        assert inst.postfix("status", check=False).returncode == 1
     finally:
         inst.cleanup()
 
