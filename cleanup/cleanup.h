@@ -54,6 +54,21 @@ typedef struct cleanup_seen {
     size_t  count;
 } cleanup_seen_t;
 
+/* A final recipient waiting for the end of the envelope: the envelope's
+ * recipients are written at M, when a REDIRECT ('>') can no longer come. */
+typedef struct cleanup_rcpt {
+    char   *addr;
+    char   *orig;
+    char   *dsn_orcpt;                  /* "" = none */
+    long    dsn_notify;
+} cleanup_rcpt_t;
+
+typedef struct cleanup_rcpts {
+    cleanup_rcpt_t *items;
+    size_t  count;
+    size_t  cap;
+} cleanup_rcpts_t;
+
 typedef struct cleanup_state {
     queue_file_t     *qf;
     char              queue_id[QUEUE_ID_MAX + 1];
@@ -74,6 +89,10 @@ typedef struct cleanup_state {
     buf_t             orig_rcpt;        /* 'O' waiting for its R */
     long              rcpt_count;
     cleanup_seen_t    seen_rcpts;
+    cleanup_rcpts_t   envelope_rcpts;   /* written at M */
+    int               have_redirect;
+    buf_t             redirect;         /* '>': canonical, replaces every recipient */
+    int               redirect_written; /* its one R record is in the file */
 
     /* Content. */
     long              data_offset;      /* file offset just after M */
@@ -104,6 +123,7 @@ void cleanup_out(cleanup_state_t *st, int type, const void *data, size_t len);
 void cleanup_envelope_record(cleanup_state_t *st, int type, const char *data, size_t len);
 void cleanup_extracted_record(cleanup_state_t *st, int type, const char *data, size_t len);
 void cleanup_seen_free(cleanup_seen_t *seen);
+void cleanup_rcpts_free(cleanup_rcpts_t *rcpts);
 
 /* message.c: content records (N, L) and the end of content. */
 void cleanup_content_start(cleanup_state_t *st);

@@ -2,7 +2,9 @@
  * through one rewrite step (rewrite_sender / rewrite_recipient: canonical
  * maps, masquerading, virtual aliases, in rewrite.c); each resulting
  * recipient is written once with its DSN and original-recipient records
- * (the original recipient stays the address as received). */
+ * (the original recipient stays the address as received). The envelope's
+ * recipients are written at M, after the client's 'f' and '>' records:
+ * a REDIRECT replaces them all by its one address. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,25 +136,97 @@ static void out_text(cleanup_state_t *st, int type, const char *text)
     cleanup_out(st, type, text, strlen(text));
 }
 
+/* ---- final recipients ----------------------------------------------- */
+
+void cleanup_rcpts_free(cleanup_rcpts_t *rcpts)
+{
+    for (size_t i = 0; i < rcpts->count; i++) {
+        free(rcpts->items[i].addr);
+        free(rcpts->items[i].orig);
+        free(rcpts->items[i].dsn_orcpt);
+    }
+    free(rcpts->items);
+    memset(rcpts, 0, sizeof(*rcpts));
+}
+
+static void rcpts_add(cleanup_rcpts_t *rcpts, const cleanup_rcpt_t *r)
+{
+    cleanup_rcpt_t *item;
+
+    if (rcpts->count == rcpts->cap) {
+        rcpts->cap = rcpts->cap ? size_mul(rcpts->cap, 2) : 16;
+        rcpts->items = xreallocarray(rcpts->items, rcpts->cap, sizeof(*rcpts->items));
+    }
+    item = &rcpts->items[rcpts->count++];
+    item->addr = xstrdup(r->addr);
+    item->orig = xstrdup(r->orig);
+    item->dsn_orcpt = xstrdup(r->dsn_orcpt);
+    item->dsn_notify = r->dsn_notify;
+}
+
 /* Writes one final recipient: o, n, O then R, as a reader expects them. */
+static void write_recipient(cleanup_state_t *st, const cleanup_rcpt_t *r)
+{
+    buf_t *num = &st->scratch;
+
+    if (*r->dsn_orcpt)
+        out_text(st, REC_TYPE_DSN_ORCPT, r->dsn_orcpt);
+    if (r->dsn_notify != 0) {
+        buf_reset(num);
+        buf_printf(num, "%ld", r->dsn_notify);
+        out_text(st, REC_TYPE_DSN_NOTIFY, buf_str(num));
+    }
+    out_text(st, REC_TYPE_ORCP, r->orig);
+    out_text(st, REC_TYPE_RCPT, r->addr);
+    st->rcpt_count++;
+}
+
+/* REDIRECT: the redirect address is the message's only recipient. The
+ * first recipient's original address (and DSN data) go with it, so that
+ * delivery logs orig_to=<what the client asked for>; later recipients
+ * are dropped (smtpd has logged each of them with the redirect). */
+static void write_redirected(cleanup_state_t *st, const cleanup_rcpt_t *r)
+{
+    cleanup_rcpt_t target = *r;
+
+    if (st->redirect_written)
+        return;
+    target.addr = st->redirect.data;      /* set by redirect_record */
+    write_recipient(st, &target);
+    st->redirect_written = 1;
+}
+
+/* A final recipient, once per (address, DSN data, original). Envelope
+ * recipients wait for M; extracted ones are written at once. */
 static void out_recipient(cleanup_state_t *st, const char *addr, const char *orig)
 {
     buf_t *key = &st->scratch;
+    cleanup_rcpt_t r = { (char *) addr, (char *) orig, (char *) buf_str(&st->dsn_orcpt),
+                         st->dsn_notify };
 
     buf_reset(key);
     buf_printf(key, "%s\n%ld\n%s\n%s", addr, st->dsn_notify, buf_str(&st->dsn_orcpt), orig);
     if (!seen_add(&st->seen_rcpts, buf_str(key)))
         return;
-    if (st->dsn_orcpt.len > 0)
-        out_text(st, REC_TYPE_DSN_ORCPT, buf_str(&st->dsn_orcpt));
-    if (st->dsn_notify != 0) {
-        buf_reset(key);
-        buf_printf(key, "%ld", st->dsn_notify);
-        out_text(st, REC_TYPE_DSN_NOTIFY, buf_str(key));
+    if (st->segment == SEG_ENVELOPE)
+        rcpts_add(&st->envelope_rcpts, &r);
+    else if (st->have_redirect)
+        write_redirected(st, &r);
+    else
+        write_recipient(st, &r);
+}
+
+/* M: the envelope's recipients go to the file, or the redirect address
+ * alone in their place. */
+static void flush_envelope_recipients(cleanup_state_t *st)
+{
+    for (size_t i = 0; i < st->envelope_rcpts.count; i++) {
+        if (st->have_redirect)
+            write_redirected(st, &st->envelope_rcpts.items[i]);
+        else
+            write_recipient(st, &st->envelope_rcpts.items[i]);
     }
-    out_text(st, REC_TYPE_ORCP, orig);
-    out_text(st, REC_TYPE_RCPT, addr);
-    st->rcpt_count++;
+    cleanup_rcpts_free(&st->envelope_rcpts);
 }
 
 static void add_recipient(cleanup_state_t *st, const char *raw)
@@ -208,6 +282,33 @@ static int recipient_or_attr_record(cleanup_state_t *st, int type, const char *d
     }
 }
 
+/* f: cleanup flags from the client (HOLD), in the envelope or the
+ * extracted segment; bits an 'f' record may not set are ignored. */
+static void flags_record(cleanup_state_t *st, const char *data)
+{
+    long value;
+
+    if (parse_decimal(data, &value) < 0) {
+        protocol_error(st, REC_TYPE_FLGS, "bad value in");
+        return;
+    }
+    st->flags |= (int) value & CLEANUP_FLAG_MASK_RECORD;
+}
+
+/* >: REDIRECT user@domain. The address is made canonical only (as
+ * Postfix's queue manager does with it): no canonical or virtual alias
+ * maps. A later '>' replaces an earlier one. */
+static void redirect_record(cleanup_state_t *st, const char *data)
+{
+    if (*data == 0) {
+        protocol_error(st, REC_TYPE_RDR, "empty");
+        return;
+    }
+    buf_reset(&st->redirect);
+    resolve_canonical(&st->redirect, data);
+    st->have_redirect = 1;
+}
+
 /* T: "sec usec" arrival time; cleanup adds its own create_time. */
 static void time_record(cleanup_state_t *st, const char *data, size_t len)
 {
@@ -257,6 +358,7 @@ static void message_record(cleanup_state_t *st)
         if (st->errs)
             return;
     }
+    flush_envelope_recipients(st);
     cleanup_out(st, REC_TYPE_MESG, "", 0);
     st->segment = SEG_CONTENT;
     cleanup_content_start(st);
@@ -285,6 +387,12 @@ void cleanup_envelope_record(cleanup_state_t *st, int type, const char *data, si
     case REC_TYPE_DSN_ENVID:
         cleanup_out(st, type, data, len);
         break;
+    case REC_TYPE_FLGS:
+        flags_record(st, data);
+        break;
+    case REC_TYPE_RDR:
+        redirect_record(st, data);
+        break;
     case REC_TYPE_MESG:
         message_record(st);
         break;
@@ -300,6 +408,8 @@ void cleanup_extracted_record(cleanup_state_t *st, int type, const char *data, s
         protocol_error(st, type, "NUL byte in");
         return;
     }
-    if (!recipient_or_attr_record(st, type, data, len))
+    if (type == REC_TYPE_FLGS)
+        flags_record(st, data);
+    else if (!recipient_or_attr_record(st, type, data, len))
         protocol_error(st, type, "unexpected extracted");
 }

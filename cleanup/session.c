@@ -1,10 +1,12 @@
 /* session: one cleanup conversation. Creates incoming/ID, copies the client's
  * records into it as they arrive (never holding the message in memory),
- * commits it durably and only then answers, then wakes qmgr. Any failure
- * removes the file: incoming/ never keeps a partial message. */
+ * commits it durably (then moves it into hold/ for a HOLD) and only then
+ * answers, then wakes qmgr. Any failure removes the file: incoming/ never
+ * keeps a partial message. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +101,7 @@ static void state_init(cleanup_state_t *st, queue_file_t *qf)
     buf_init(&st->line);
     buf_init(&st->header);
     buf_init(&st->scratch);
+    buf_init(&st->redirect);
 }
 
 static void state_release(cleanup_state_t *st)
@@ -112,7 +115,9 @@ static void state_release(cleanup_state_t *st)
     buf_release(&st->line);
     buf_release(&st->header);
     buf_release(&st->scratch);
+    buf_release(&st->redirect);
     cleanup_seen_free(&st->seen_rcpts);
+    cleanup_rcpts_free(&st->envelope_rcpts);
 }
 
 /* The C record goes first with zero counts; commit rewrites it in place. */
@@ -216,6 +221,38 @@ static int read_records(cleanup_state_t *st, stream_t *client)
     return ret;
 }
 
+/* HOLD: the file moves into hold/, which qmgr never scans, while it is
+ * still embryonic (mode 0600), and is committed there. Renaming after the
+ * commit instead would leave a complete file in incoming/ for a moment, and
+ * a qmgr scan at that moment would deliver it (and the rename would fail).
+ * Crash order: before the rename, an embryonic file in incoming/; between
+ * the rename and the fsync, an embryonic file in hold/ that nothing reads
+ * (nothing is lost either way: the client got no reply and sends again);
+ * after the fsync, a complete held file. hold/ itself is not fsync'ed:
+ * rename() is atomic, so the file is in one folder or the other, never
+ * lost, and the file's fsync comes after the rename (on journaling file
+ * systems it commits the rename too); at worst a power cut would bring a
+ * complete file back in incoming/ - delivered rather than held. */
+static int move_to_hold(cleanup_state_t *st)
+{
+    queue_file_t *qf = st->qf;
+    buf_t path = BUF_INIT;
+
+    if (queue_move(QUEUE_INCOMING, QUEUE_HOLD, st->queue_id) < 0) {
+        msg_warn("%s: cannot move %s to %s: %m", st->queue_id, qf->path, QUEUE_HOLD);
+        cleanup_fail(st, CLEANUP_STAT_WRITE, "queue file write error");
+        return -1;
+    }
+    queue_path(&path, QUEUE_HOLD, st->queue_id);
+    free(qf->path);
+    qf->path = buf_steal(&path);
+    free(qf->queue);
+    qf->queue = xstrdup(QUEUE_HOLD);
+    guard_clear();                  /* never half a path in the signal handler */
+    guard_set(qf);                  /* a failure from here removes hold/ID */
+    return 0;
+}
+
 /* Writes E and makes the file durable (queue_file_commit: C rewritten,
  * mode 0700 = complete, fsync). Nothing is said to the client before. */
 static void commit_message(cleanup_state_t *st)
@@ -224,6 +261,8 @@ static void commit_message(cleanup_state_t *st)
 
     if (st->errs == 0 && st->rcpt_count == 0)
         cleanup_fail(st, CLEANUP_STAT_RCPT, "no recipients specified");
+    if (st->errs == 0 && (st->flags & CLEANUP_FLAG_HOLD))
+        (void) move_to_hold(st);
     if (st->errs != 0) {
         queue_file_abort(st->qf);
         st->qf = NULL;
@@ -282,7 +321,8 @@ static void converse(cleanup_state_t *st, stream_t *client)
     if (st->errs == 0)
         guard_clear();              /* committed: the file is qmgr's now */
     send_reply(st, client);
-    if (st->errs == 0)
+    /* A held message is none of qmgr's business until postsuper -H. */
+    if (st->errs == 0 && !(st->flags & CLEANUP_FLAG_HOLD))
         wake_qmgr(st->queue_id);
 }
 

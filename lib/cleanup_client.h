@@ -3,7 +3,11 @@
  *   1. server -> {protocol=cleanup_protocol, queue_id=ID}
  *   2. client -> {flags=N}
  *   3. client -> records, as in a queue file: T, A..., F, S, O/R..., M,
- *      content N/L..., X, A..., E  (no C record: cleanup writes it)
+ *      content N/L..., X, A..., E  (no C record: cleanup writes it).
+ *      Before M (or in the extracted segment) a client may also send
+ *      'f' (REC_TYPE_FLGS, decimal CLEANUP_FLAG_HOLD: commit into hold/)
+ *      and, before M only, '>' (REC_TYPE_RDR, an address that replaces
+ *      every recipient: the access-table REDIRECT action).
  *   4. server -> {status=N, reason=text}; status 0 = committed to disk.
  * cleanup reads records as they come and writes them to the queue file, so
  * a message is never held in memory whole. */
@@ -28,6 +32,11 @@
 #define CLEANUP_FLAG_LOCAL_CTX (1 << 0) /* local header context: add missing
                                            Message-Id/Date/From */
 #define CLEANUP_FLAG_BOUNCE    (1 << 1) /* a notice built by qmgr (null sender) */
+#define CLEANUP_FLAG_HOLD      (1 << 2) /* commit into hold/, not incoming/, and
+                                           do not wake qmgr (HOLD action); also
+                                           allowed in an 'f' record */
+/* The bits an 'f' record may carry. */
+#define CLEANUP_FLAG_MASK_RECORD CLEANUP_FLAG_HOLD
 
 typedef struct cleanup_client {
     stream_t *s;

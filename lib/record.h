@@ -24,7 +24,8 @@
 #define REC_TYPE_DSN_ORCPT 'o'
 #define REC_TYPE_DSN_NOTIFY 'n'
 #define REC_TYPE_VERP    'V'
-#define REC_TYPE_FLGS    'f'
+#define REC_TYPE_FLGS    'f'   /* cleanup flags (decimal CLEANUP_FLAG_* bits) */
+#define REC_TYPE_RDR     '>'   /* redirect: the one recipient of the message */
 #define REC_TYPE_PTR     'p'
 #define REC_TYPE_PAD     'w'
 #define REC_TYPE_MESG    'M'   /* start of content */

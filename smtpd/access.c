@@ -1,8 +1,9 @@
 /* access: check_client_access, check_reverse_client_hostname_access,
  * check_helo_access, check_sender_access and check_recipient_access:
  * Postfix's search orders over an access table, and what its values do
- * (OK, REJECT text, DEFER, DUNNO, 4xx/5xx text, HOLD, DISCARD, PREPEND...,
- * or more restrictions to run). */
+ * (OK, REJECT text, DEFER, DUNNO, 4xx/5xx text, HOLD, DISCARD, REDIRECT,
+ * BCC, PREPEND..., or more restrictions to run). The whole-message actions
+ * are remembered in the session; data.c hands them to cleanup. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static void log_action(check_t *c, const subject_t *who, const char *action,
     buf_release(&line);
 }
 
-static void warn_whole_message(const char *action)
+static void warn_unsupported_action(const char *action, const char *why)
 {
     static argv_t *warned;
 
@@ -143,8 +144,100 @@ static void warn_whole_message(const char *action)
         if (strcmp(warned->argv[i], action) == 0)
             return;
     argv_add(warned, action);
-    msg_warn("access table action %s is not supported by cleanup yet: "
-             "the message is queued as usual", action);
+    msg_warn("access table action %s is not supported %s: the message is queued as usual",
+             action, why);
+}
+
+/* The actions that change the whole message need a mail transaction: with
+ * smtpd_delay_reject=no, client and helo lists run outside one, and VRFY
+ * is no transaction either. */
+static int can_delegate(check_t *c, const char *spec, const char *action)
+{
+    if (strcmp(c->verb, "VRFY") == 0)
+        return 0;
+    if (c->sender != NULL)
+        return 1;
+    msg_warn("access table %s: with smtpd_delay_reject=no, action %s is always skipped "
+             "in smtpd_client_restrictions or smtpd_helo_restrictions", spec, action);
+    return 0;
+}
+
+/* REDIRECT and BCC name one user@domain. */
+static int needs_address(const char *spec, const char *action, const char *text)
+{
+    if (strchr(text, '@') != NULL && text[strcspn(text, " \t")] == 0)
+        return 1;
+    msg_warn("access table %s: action %s requires a user@domain target: \"%s\"",
+             spec, action, text);
+    return 0;
+}
+
+static int hold_action(check_t *c, const subject_t *who, const char *text)
+{
+    /* Once is enough: a second HOLD is not even logged. */
+    if (!c->s->hold) {
+        log_action(c, who, "hold", text, "triggers HOLD action");
+        c->s->hold = 1;
+    }
+    return CHECK_DUNNO;
+}
+
+/* REDIRECT, BCC and FILTER: "<name>: what triggers ACTION text". */
+static void log_triggers(check_t *c, const subject_t *who, const char *action,
+                         const char *text)
+{
+    buf_t what = BUF_INIT, lower = BUF_INIT;
+
+    buf_printf(&what, "triggers %s %s", action, text);
+    for (const char *p = action; *p; p++)
+        buf_putc(&lower, (char) tolower((unsigned char) *p));
+    log_action(c, who, buf_str(&lower), "", buf_str(&what));
+    buf_release(&what);
+    buf_release(&lower);
+}
+
+/* At the end of data the recipients are already in the queue file. */
+static int too_late(check_t *c, const char *action)
+{
+    if (strcmp(c->verb, "END-OF-MESSAGE") != 0)
+        return 0;
+    warn_unsupported_action(action, "in smtpd_end_of_data_restrictions");
+    return 1;
+}
+
+static int redirect_action(check_t *c, const subject_t *who, const char *spec,
+                           const char *text)
+{
+    if (!needs_address(spec, "REDIRECT", text) || too_late(c, "REDIRECT"))
+        return CHECK_DUNNO;
+    log_triggers(c, who, "REDIRECT", text);
+    free(c->s->redirect);
+    c->s->redirect = xstrdup(text);
+    return CHECK_DUNNO;
+}
+
+static int bcc_action(check_t *c, const subject_t *who, const char *spec, const char *text)
+{
+    if (!needs_address(spec, "BCC", text) || too_late(c, "BCC"))
+        return CHECK_DUNNO;
+    log_triggers(c, who, "BCC", text);
+    if (c->s->bcc == NULL)
+        c->s->bcc = argv_new();
+    argv_add(c->s->bcc, text);
+    return CHECK_DUNNO;
+}
+
+static int filter_action(check_t *c, const subject_t *who, const char *spec,
+                         const char *text)
+{
+    if (*text == 0 || strchr(text, ':') == NULL) {
+        msg_warn("access table %s: action FILTER requires transport:destination: \"%s\"",
+                 spec, text);
+        return CHECK_DUNNO;
+    }
+    log_triggers(c, who, "FILTER", text);
+    warn_unsupported_action("FILTER", "yet (no content filters)");
+    return CHECK_DUNNO;
 }
 
 /* "Name: value" with a printable field name. */
@@ -175,33 +268,35 @@ static int prepend_action(check_t *c, const char *spec, const char *text)
     return CHECK_DUNNO;
 }
 
-/* The whole-message and informational actions; -1 when action is none. */
-static int message_action(check_t *c, const subject_t *who, const char *spec,
-                          const char *action, const char *text)
+/* The actions that affect the whole message (the whole transaction). */
+static int whole_message_action(check_t *c, const subject_t *who, const char *spec,
+                                const char *action, const char *text)
 {
+    if (!can_delegate(c, spec, action))
+        return CHECK_DUNNO;
     if (strcasecmp(action, "DISCARD") == 0) {
         log_action(c, who, "discard", text, "triggers DISCARD action");
         c->s->discard = 1;
         return CHECK_PERMIT;
     }
-    if (strcasecmp(action, "HOLD") == 0) {
-        log_action(c, who, "hold", text, "triggers HOLD action");
-        c->s->hold = 1;
-        warn_whole_message("HOLD");
-        return CHECK_DUNNO;
-    }
-    if (strcasecmp(action, "REDIRECT") == 0 || strcasecmp(action, "FILTER") == 0
-        || strcasecmp(action, "BCC") == 0) {
-        buf_t what = BUF_INIT;
+    if (strcasecmp(action, "HOLD") == 0)
+        return hold_action(c, who, text);
+    if (strcasecmp(action, "REDIRECT") == 0)
+        return redirect_action(c, who, spec, text);
+    if (strcasecmp(action, "BCC") == 0)
+        return bcc_action(c, who, spec, text);
+    return filter_action(c, who, spec, text);
+}
 
-        buf_printf(&what, "triggers %s %s", action, text);
-        log_action(c, who, action[0] == 'R' || action[0] == 'r' ? "redirect"
-                   : action[0] == 'F' || action[0] == 'f' ? "filter" : "bcc",
-                   "", buf_str(&what));
-        buf_release(&what);
-        warn_whole_message(action);
-        return CHECK_DUNNO;
-    }
+/* The whole-message and informational actions; -1 when action is none. */
+static int message_action(check_t *c, const subject_t *who, const char *spec,
+                          const char *action, const char *text)
+{
+    static const char *const whole[] = { "DISCARD", "HOLD", "REDIRECT", "BCC", "FILTER" };
+
+    for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+        if (strcasecmp(action, whole[i]) == 0)
+            return whole_message_action(c, who, spec, action, text);
     if (strcasecmp(action, "PREPEND") == 0)
         return prepend_action(c, spec, text);
     if (strcasecmp(action, "INFO") == 0 || strcasecmp(action, "WARN") == 0) {

@@ -315,6 +315,9 @@ static int mail_action(session_t *s, const char *args)
     /* smtpd_sender_restrictions, when smtpd_delay_reject=no. */
     if ((reply = smtpd_check_mail(s, buf_str(&p->addr))) != NULL) {
         smtpd_reply(s, "%s", reply);
+        /* No transaction: forget what the refused sender's checks set
+         * (HOLD, REDIRECT...). The reply is in s->reply already. */
+        smtpd_transaction_reset(s);
         return -1;
     }
     gettimeofday(&s->arrival, NULL);

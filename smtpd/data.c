@@ -8,6 +8,7 @@
 
 #include "address.h"
 #include "alloc.h"
+#include "delivery.h"
 #include "log.h"
 #include "maildate.h"
 #include "record.h"
@@ -74,6 +75,16 @@ int smtpd_cleanup_start(session_t *s)
     return 0;
 }
 
+/* HOLD, once: before M, or after X when only smtpd_end_of_data_restrictions
+ * asked for it. */
+static void send_hold(session_t *s, stream_t *out)
+{
+    if (!s->hold || s->hold_sent)
+        return;
+    rec_printf(out, REC_TYPE_FLGS, "%d", CLEANUP_FLAG_HOLD);
+    s->hold_sent = 1;
+}
+
 /* One recipient; the DSN records come first, as cleanup expects. */
 void smtpd_cleanup_recipient(session_t *s, const char *rcpt, const char *orig,
                              const char *dsn_orcpt, int notify)
@@ -88,6 +99,22 @@ void smtpd_cleanup_recipient(session_t *s, const char *rcpt, const char *orig,
     rec_puts(out, REC_TYPE_RCPT, rcpt);
     /* Keep cleanup busy while the client sends more recipients. */
     (void) stream_flush(out);
+}
+
+/* The access-table actions cleanup carries out: HOLD ('f'), REDIRECT
+ * ('>') and BCC (one more recipient each, asking for no DSN), sent just
+ * before M, when every recipient is known. */
+static void send_actions(session_t *s)
+{
+    stream_t *out = s->cleanup->s;
+
+    for (size_t i = 0; s->bcc != NULL && i < s->bcc->argc; i++) {
+        rec_printf(out, REC_TYPE_DSN_NOTIFY, "%d", DSN_NOTIFY_NEVER);
+        rec_puts(out, REC_TYPE_RCPT, s->bcc->argv[i]);
+    }
+    if (s->redirect != NULL)
+        rec_puts(out, REC_TYPE_RDR, s->redirect);
+    send_hold(s, out);
 }
 
 /* ---------- Received: ---------- */
@@ -249,7 +276,24 @@ static int read_content(content_t *c)
 
 /* ---------- the end ---------- */
 
-static void finish_reply(session_t *s, int status)
+/* "4.6.0 Alias expansion error": a reason that starts with a 4.X.Y code. */
+static int has_soft_dsn(const char *reason)
+{
+    size_t i = 2, digits;
+
+    if (reason[0] != '4' || reason[1] != '.')
+        return 0;
+    for (int part = 0; part < 2; part++) {
+        for (digits = 0; reason[i] >= '0' && reason[i] <= '9' && digits < 3; digits++)
+            i++;
+        if (digits == 0 || reason[i] != (part == 0 ? '.' : ' '))
+            return 0;
+        i++;
+    }
+    return reason[i] != 0;
+}
+
+static void finish_reply(session_t *s, int status, const char *reason)
 {
     if (status == CLEANUP_STAT_OK) {
         /* Forgive earlier client errors once a message went through. */
@@ -260,15 +304,17 @@ static void finish_reply(session_t *s, int status)
         smtpd_reply(s, "552 5.3.4 Error: message file too big");
     } else if (status == CLEANUP_STAT_WRITE) {
         smtpd_reply(s, "451 4.3.0 Error: queue file write error");
+    } else if ((status & CLEANUP_STAT_DEFER) && has_soft_dsn(reason)) {
+        /* cleanup's own words, as Postfix: "451 4.6.0 Alias expansion error". */
+        smtpd_reply(s, "451 %s", reason);
     } else {
         smtpd_reply(s, "%s", cleanup_status_reply(status));
     }
 }
 
 /* Completes the queue file (X, E) and waits for cleanup's verdict. */
-static int commit(session_t *s, content_t *c)
+static int commit(session_t *s, content_t *c, buf_t *reason)
 {
-    buf_t reason = BUF_INIT;
     cleanup_client_t *cl = s->cleanup;
     int status;
 
@@ -283,11 +329,11 @@ static int commit(session_t *s, content_t *c)
         return CLEANUP_STAT_OK;
     }
     rec_puts(cl->s, REC_TYPE_XTRA, "");
+    send_hold(s, cl->s);
     rec_puts(cl->s, REC_TYPE_END, "");
-    status = cleanup_finish(cl, &reason);
+    status = cleanup_finish(cl, reason);
     if (status != CLEANUP_STAT_OK)
-        msg_info("%s: cleanup status %d: %s", s->queue_id, status, buf_str(&reason));
-    buf_release(&reason);
+        msg_info("%s: cleanup status %d: %s", s->queue_id, status, buf_str(reason));
     return status;
 }
 
@@ -296,11 +342,13 @@ int smtpd_data(session_t *s)
     content_t c;
     int end, status;
     const char *reply;
+    buf_t reason = BUF_INIT;
 
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.first = 1;
     c.prev_crlf = 1;                    /* the DATA command's own line end */
+    send_actions(s);
     rec_puts(s->cleanup->s, REC_TYPE_MESG, "");
     send_received(s);
     smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -333,8 +381,9 @@ int smtpd_data(session_t *s)
         smtpd_reply(s, "%s", reply);
         return -1;
     }
-    status = commit(s, &c);
-    finish_reply(s, status);
+    status = commit(s, &c, &reason);
+    finish_reply(s, status, buf_str(&reason));
+    buf_release(&reason);
     smtpd_transaction_reset(s);
     return status == CLEANUP_STAT_OK ? 0 : -1;
 }

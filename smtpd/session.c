@@ -315,6 +315,13 @@ void smtpd_transaction_reset(session_t *s)
     s->rcpt_overshoot = 0;
     s->discard = 0;
     s->hold = 0;
+    s->hold_sent = 0;
+    free(s->redirect);
+    s->redirect = NULL;
+    if (s->bcc != NULL) {
+        argv_free(s->bcc);
+        s->bcc = NULL;
+    }
     if (s->prepend != NULL) {
         argv_free(s->prepend);
         s->prepend = NULL;

@@ -168,9 +168,13 @@ typedef struct session {
     int        rcpt_overshoot;
     cleanup_client_t *cleanup;      /* open from the first accepted RCPT */
     char       queue_id[64];        /* "" before cleanup_open */
-    /* Whole-message actions from access tables. */
+    /* Whole-message actions from access tables, for cleanup ('f', '>' and
+     * extra R records before M). */
     int        discard;             /* accept, then throw the message away */
-    int        hold;
+    int        hold;                /* commit into hold/ (CLEANUP_FLAG_HOLD) */
+    int        hold_sent;           /* the 'f' record went to cleanup */
+    char      *redirect;            /* REDIRECT user@domain: the last one wins */
+    argv_t    *bcc;                 /* BCC user@domain: extra recipients */
     argv_t    *prepend;             /* headers to put before our Received: */
 
     /* Scratch. */
