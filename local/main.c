@@ -1,7 +1,9 @@
 /* local: the local delivery agent. Serves qmgr's delivery requests on
- * private/local, one connection at a time, delivering into mbox or Maildir
- * as the recipient. It stays root so it can take each recipient's identity. */
+ * private/local, one connection at a time: aliases, ~/.forward, and mbox or
+ * Maildir delivery as the recipient, commands and files as the list's
+ * owner. It stays root so it can take each of those identities. */
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -31,6 +33,68 @@ static void read_lock_methods(void)
     argv_free(methods);
 }
 
+/* A list of class names as a mask; an unknown name is a configuration
+ * error. Names in ignored are valid but mean nothing to local. */
+static int read_class_mask(const char *param, const char *const *names, const int *bits,
+                           const char *const *ignored)
+{
+    argv_t *words = config_list(param);
+    int mask = 0;
+
+    for (size_t i = 0; i < words->argc; i++) {
+        int known = 0;
+
+        for (int j = 0; names[j] != NULL && !known; j++)
+            if (strcasecmp(words->argv[i], names[j]) == 0) {
+                mask |= bits[j];
+                known = 1;
+            }
+        for (int j = 0; ignored != NULL && ignored[j] != NULL && !known; j++)
+            known = strcasecmp(words->argv[i], ignored[j]) == 0;
+        if (!known)
+            msg_fatal("unknown %s value \"%s\"", param, words->argv[i]);
+    }
+    argv_free(words);
+    return mask;
+}
+
+static void read_expansion_settings(void)
+{
+    static const char *const classes[] = { "alias", "forward", "include", NULL };
+    static const int class_bits[] = { LOCAL_CLASS_ALIAS, LOCAL_CLASS_FORWARD, LOCAL_CLASS_INCLUDE };
+    static const char *const other_ext[] = { "canonical", "virtual", "generic", NULL };
+    static const char *const headers[] = { "command", "file", "forward", NULL };
+    static const int header_bits[] = { LOCAL_HDR_COMMAND, LOCAL_HDR_FILE, LOCAL_HDR_FORWARD };
+
+    local_cfg.allow_commands = read_class_mask("allow_mail_to_commands", classes, class_bits, NULL);
+    local_cfg.allow_files = read_class_mask("allow_mail_to_files", classes, class_bits, NULL);
+    local_cfg.propagate_ext = read_class_mask("propagate_unmatched_extensions", classes,
+                                              class_bits, other_ext);
+    local_cfg.delivered_hdr = read_class_mask("prepend_delivered_header", headers,
+                                              header_bits, NULL);
+    local_cfg.command_time_limit = config_time("command_time_limit");
+    if (local_cfg.command_time_limit <= 0)
+        local_cfg.command_time_limit = 1;
+    local_cfg.owner_request_special = config_bool("owner_request_special");
+    local_cfg.expand_owner_alias = config_bool("expand_owner_alias");
+    local_cfg.forward_path = config_str("forward_path");
+    local_cfg.exec_directory = config_str("command_execution_directory");
+    local_cfg.command_shell = config_str("local_command_shell");
+    local_cfg.command_filter = config_str("command_expansion_filter");
+    local_cfg.forward_filter = config_str("forward_expansion_filter");
+    local_cfg.exec_dir_filter = config_str("execution_directory_expansion_filter");
+    local_cfg.export_environment = config_list("export_environment");
+    if (local_cfg.started_as_root) {
+        /* Commands and files never run as root. */
+        privilege_lookup(config_str("default_privs"), &local_cfg.default_uid,
+                         &local_cfg.default_gid);
+        if (local_cfg.default_uid == 0 || local_cfg.default_gid == 0)
+            msg_fatal("default_privs: %s: privileged user is not allowed",
+                      config_str("default_privs"));
+    }
+    alias_init();
+}
+
 static void read_settings(service_t *svc)
 {
     long message_limit;
@@ -47,6 +111,7 @@ static void read_settings(service_t *svc)
     if (local_cfg.started_as_root)
         privilege_lookup(config_str("mail_owner"), &local_cfg.owner_uid, &local_cfg.owner_gid);
     read_lock_methods();
+    read_expansion_settings();
     if (local_cfg.lock_attempts < 1)
         local_cfg.lock_attempts = 1;
 

@@ -122,14 +122,17 @@ static void put_delivery_headers(mail_out_t *out, const local_delivery_t *d, int
     buf_t sender = BUF_INIT;
     buf_t return_path = BUF_INIT;
 
-    if (*d->msg->req->sender)
-        addr_quote(&sender, d->msg->req->sender);
-    if (flags & COPY_MBOX)
+    const char *envelope_sender = d->sender ? d->sender : d->msg->req->sender;
+
+    if (*envelope_sender)
+        addr_quote(&sender, envelope_sender);
+    if (flags & COPY_FROM_LINE)
         put_from_line(out, buf_str(&sender));
     buf_printf(&return_path, "<%s>", buf_str(&sender));
     out_header(out, "Return-Path: ", buf_str(&return_path));
     out_header(out, "X-Original-To: ", d->original_to);
-    out_header(out, "Delivered-To: ", d->delivered_to);
+    if (d->delivered_to != NULL)
+        out_header(out, "Delivered-To: ", d->delivered_to);
     buf_release(&sender);
     buf_release(&return_path);
 }
@@ -179,7 +182,7 @@ int message_copy(mail_out_t *out, const local_delivery_t *d, int flags)
         if (!is_content(&rec))
             return COPY_CORRUPT;
         /* mbox readers split at "From " lines: quote those, and only those. */
-        if ((flags & COPY_MBOX) && line_start && line_begins_with_from(msg, &rec, pos))
+        if ((flags & COPY_QUOTE) && line_start && line_begins_with_from(msg, &rec, pos))
             out_write(out, ">", 1);
         out_write(out, rec.data, rec.len);
         line_start = (rec.type == REC_TYPE_NORM);
@@ -188,7 +191,7 @@ int message_copy(mail_out_t *out, const local_delivery_t *d, int flags)
         if (out->err != 0)
             return COPY_WRITE_ERR;
     }
-    if (flags & COPY_MBOX)
+    if (flags & COPY_BLANK)
         out_write(out, "\n", 1);
     out_flush(out);
     return out->err != 0 ? COPY_WRITE_ERR : COPY_OK;

@@ -1,10 +1,14 @@
 /* recipient: what happens to one local recipient, in Postfix's order
  * (reference 6.1). The local part is folded to lower case and its
- * extension split off; then come aliases, ~/.forward and mailbox_command
- * (to be added here, see deliver_name), and finally the user's mailbox:
- * home_mailbox (Maildir when it ends in '/') or mail_spool_directory/USER. */
+ * extension split off; then come alias_maps ("user+ext", then "user"),
+ * the passwd entry (unknown: 5.1.1), ~/.forward files from forward_path,
+ * and finally the user's mailbox: home_mailbox (Maildir when it ends in
+ * '/') or mail_spool_directory/USER. An expansion reaches many
+ * destinations (mailboxes, files, commands, forwarded addresses); their
+ * results combine into the recipient's one outcome: any deferral defers
+ * it (all is tried again), else any bounce bounces it, else it was sent. */
 #include <errno.h>
-#include <pwd.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,30 +19,37 @@
 #include "local.h"
 #include "log.h"
 
-/* A recipient's name in the forms the steps need. */
-typedef struct rcpt_name {
-    buf_t address;       /* quoted, lower-cased: the Delivered-To: value */
-    buf_t localpart;     /* lower-cased, with its extension */
-    buf_t user;          /* localpart without the extension */
-    buf_t extension;     /* "" when none */
-    buf_t domain;
-} rcpt_name_t;
+/* The "sent" text of a recipient whose expansion reached many places is
+ * cut here (the log line and the DSN must stay reasonable). */
+#define SENT_TEXT_MAX  1000
 
-/* One recipient being resolved. Expansion steps (aliases, :include:,
- * .forward) will deliver to files and commands from here, so they share
- * this state; depth bounds nested expansions. */
-typedef struct local_state {
-    const local_msg_t     *msg;
-    const delivery_rcpt_t *rcpt;
-    rcpt_name_t            name;
-    int                    depth;
-    local_outcome_t       *out;
-} local_state_t;
+/* Splits the extension off at the first recipient_delimiter character,
+ * except in first place and, with owner_request_special, at the '-' of
+ * "owner-list" and "list-request" (those names are whole). */
+static void split_extension(rcpt_name_t *n)
+{
+    const char *lp = buf_str(&n->localpart);
+    const char *delims = local_cfg.recipient_delimiter;
+    size_t len = n->localpart.len;
+    size_t cut = *delims ? strcspn(lp, delims) : len;
+    int special = cut < len && lp[cut] == '-' && local_cfg.owner_request_special
+        && (strncmp(lp, "owner-", 6) == 0
+            || (len > 8 && strcmp(lp + len - 8, "-request") == 0));
+
+    buf_reset(&n->user);
+    buf_reset(&n->extension);
+    n->delimiter = 0;
+    if (cut == 0 || cut >= len || special) {
+        buf_puts(&n->user, lp);
+        return;
+    }
+    buf_append(&n->user, lp, cut);
+    buf_puts(&n->extension, lp + cut + 1);
+    n->delimiter = lp[cut];
+}
 
 static void rcpt_name_init(rcpt_name_t *n, const char *address)
 {
-    buf_t lp = BUF_INIT;
-
     buf_init(&n->address);
     buf_init(&n->localpart);
     buf_init(&n->user);
@@ -46,11 +57,9 @@ static void rcpt_name_init(rcpt_name_t *n, const char *address)
     buf_init(&n->domain);
     addr_quote(&n->address, address);
     buf_lower(&n->address);
-    addr_split(address, &lp, &n->domain);
-    buf_lower(&lp);
-    buf_set(&n->localpart, buf_str(&lp));
-    addr_split_extension(buf_str(&lp), local_cfg.recipient_delimiter, &n->user, &n->extension);
-    buf_release(&lp);
+    addr_split(address, &n->localpart, &n->domain);
+    buf_lower(&n->localpart);
+    split_extension(n);
 }
 
 static void rcpt_name_release(rcpt_name_t *n)
@@ -86,44 +95,56 @@ static int seen_before(const local_state_t *st)
     return 0;
 }
 
-static void user_free(local_user_t *u)
+void leaf_result(local_state_t *st, int result, const char *dsn, const char *fmt, ...)
 {
-    free(u->name);
-    free(u->home);
-    free(u->shell);
+    buf_t text = BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vprintf(&text, fmt, ap);
+    va_end(ap);
+    switch (result) {
+    case DELIVERY_SENT:
+        if (st->sent_text.len < SENT_TEXT_MAX) {
+            if (st->sent > 0)
+                buf_puts(&st->sent_text, "; ");
+            buf_puts(&st->sent_text, buf_str(&text));
+            if (st->sent_text.len > SENT_TEXT_MAX) {
+                buf_truncate(&st->sent_text, SENT_TEXT_MAX);
+                buf_puts(&st->sent_text, "...");
+            }
+        }
+        st->sent++;
+        break;
+    case DELIVERY_DEFERRED:
+        if (st->deferred++ == 0)
+            outcome_set(&st->first_defer, result, dsn, "%s", buf_str(&text));
+        break;
+    default:
+        if (st->bounced++ == 0)
+            outcome_set(&st->first_bounce, DELIVERY_BOUNCED, dsn, "%s", buf_str(&text));
+        break;
+    }
+    buf_release(&text);
 }
 
-/* Looks name up in the passwd database. 1 found, 0 unknown, -1 error (errno). */
-static int user_lookup(const char *name, local_user_t *u)
+int destination_new(local_state_t *st, const char *key)
 {
-    struct passwd pw, *found = NULL;
-    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-    size_t size = hint > 0 ? (size_t) hint : 1024;
-    char *space = NULL;
-    int err;
-
-    for (;;) {
-        space = xrealloc(space, size);
-        err = getpwnam_r(name, &pw, space, size, &found);
-        if (err != ERANGE || size >= 1024 * 1024)
-            break;
-        size = size_mul(size, 2);
-    }
-    if (err == 0 && found != NULL) {
-        u->name = xstrdup(pw.pw_name);
-        u->uid = pw.pw_uid;
-        u->gid = pw.pw_gid;
-        u->home = xstrdup(pw.pw_dir ? pw.pw_dir : "");
-        u->shell = xstrdup(pw.pw_shell ? pw.pw_shell : "");
-    }
-    free(space);
-    if (err == 0)
-        return found != NULL;
-    /* Some NSS modules say "no such user" with these. */
-    if (err == ENOENT || err == ESRCH || err == EBADF || err == EPERM)
+    for (size_t i = 0; i < st->seen->argc; i++)
+        if (strcmp(st->seen->argv[i], key) == 0)
+            return 0;
+    if (st->destinations >= LOCAL_EXPANSION_LIMIT) {
+        if (st->destinations++ == LOCAL_EXPANSION_LIMIT)
+            msg_warn("%s: expansion of %s reaches more than %d destinations",
+                     st->msg->req->queue_id, st->rcpt->address, LOCAL_EXPANSION_LIMIT);
+        leaf_result(st, DELIVERY_BOUNCED, "5.3.0",
+                    "alias expansion of %s reaches more than %d destinations",
+                    st->rcpt->address, LOCAL_EXPANSION_LIMIT);
         return 0;
-    errno = err;
-    return -1;
+    }
+    st->destinations++;
+    argv_add(st->seen, key);
+    return 1;
 }
 
 /* dir + "/" + rest, without doubled slashes at the join. */
@@ -142,84 +163,147 @@ static void path_join(buf_t *out, const char *dir, const char *rest)
     buf_puts(out, rest);
 }
 
-/* Step 5 and 6: home_mailbox, else the spool mailbox. */
-static void deliver_mailbox(local_state_t *st, const local_user_t *u)
+/* The last steps: home_mailbox, else the spool mailbox. */
+static void deliver_mailbox(local_state_t *st, const expansion_t *exp, const local_user_t *u)
 {
     const char *home_mailbox = local_cfg.home_mailbox;
     const delivery_rcpt_t *rcpt = st->rcpt;
+    local_outcome_t out;
     local_delivery_t d;
     buf_t path = BUF_INIT;
 
+    buf_printf(&path, "mailbox %s", u->name);
+    if (!destination_new(st, buf_str(&path))) {
+        buf_release(&path);
+        return;
+    }
+    buf_init(&out.reason);
+    outcome_set(&out, DELIVERY_DEFERRED, "4.3.0", "internal error");
     d.msg = st->msg;
     d.rcpt = rcpt;
+    d.sender = exp->sender;
     d.delivered_to = buf_str(&st->name.address);
     d.original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
     d.user = u;
-    d.out = st->out;
+    d.out = &out;
     if (*home_mailbox) {
         if (u->home[0] != '/') {
-            outcome_set(st->out, DELIVERY_DEFERRED, "4.3.0",
+            outcome_set(&out, DELIVERY_DEFERRED, "4.3.0",
                         "home directory of user %s is not an absolute path", u->name);
-            return;
+        } else {
+            path_join(&path, u->home, home_mailbox);
+            if (home_mailbox[strlen(home_mailbox) - 1] == '/')
+                maildir_deliver(&d, buf_str(&path));
+            else
+                mbox_deliver(&d, buf_str(&path), 0);
         }
-        path_join(&path, u->home, home_mailbox);
-        if (home_mailbox[strlen(home_mailbox) - 1] == '/')
-            maildir_deliver(&d, buf_str(&path));
-        else
-            mbox_deliver(&d, buf_str(&path), 0);
     } else {
         path_join(&path, local_cfg.mail_spool_directory, u->name);
         mbox_deliver(&d, buf_str(&path), 1);
     }
+    leaf_result(st, out.result, out.dsn, "%s", buf_str(&out.reason));
+    buf_release(&out.reason);
     buf_release(&path);
 }
 
-/* The steps for a local name, in order. The next ones slot in here:
- *  1. alias_maps, trying "user+ext" then "user" (addresses are forwarded
- *     through cleanup; /file, |command and :include: delivered from here);
+/* The steps for the recipient's name, from the first one not in skip:
+ *  1. alias_maps, "user+ext" then "user" (skipped when the name's own
+ *     alias lists it again);
  *  2. the passwd entry (unknown: 5.1.1);
- *  3. ~/.forward files from forward_path, as the user;
- *  4. mailbox_transport / mailbox_command;
+ *  3. ~/.forward files from forward_path, as the user (skipped when the
+ *     user's own .forward lists the user);
+ *  4. (mailbox_transport and mailbox_command are not implemented);
  *  5-6. the mailbox. */
-static void deliver_name(local_state_t *st)
+void local_deliver_name(local_state_t *st, const expansion_t *exp, int skip)
 {
     local_user_t user;
     const char *name = buf_str(&st->name.user);
     int found;
 
-    memset(&user, 0, sizeof(user));
+    if (!(skip & LOCAL_SKIP_ALIAS) && alias_deliver(st, exp))
+        return;
     if (!name_is_safe(name)) {
-        outcome_set(st->out, DELIVERY_BOUNCED, "5.1.1", "unknown user: \"%s\"", name);
+        leaf_result(st, DELIVERY_BOUNCED, "5.1.1", "unknown user: \"%s\"", name);
         return;
     }
-    found = user_lookup(name, &user);
+    found = local_user_by_name(name, &user);
     if (found < 0) {
-        outcome_set(st->out, DELIVERY_DEFERRED, "4.3.0",
+        leaf_result(st, DELIVERY_DEFERRED, "4.3.0",
                     "error looking up passwd info for %s: %s", name, strerror(errno));
         return;
     }
-    if (found == 0 || !name_is_safe(user.name)) {
-        outcome_set(st->out, DELIVERY_BOUNCED, "5.1.1", "unknown user: \"%s\"", name);
-    } else {
-        deliver_mailbox(st, &user);
-    }
-    user_free(&user);
+    if (found == 0 || !name_is_safe(user.name))
+        leaf_result(st, DELIVERY_BOUNCED, "5.1.1", "unknown user: \"%s\"", name);
+    else if ((skip & LOCAL_SKIP_FORWARD) || !forward_file_deliver(st, exp, &user))
+        deliver_mailbox(st, exp, &user);
+    local_user_free(&user);
+}
+
+/* The recipient's one outcome from its destinations' results. */
+static void combine_results(local_state_t *st)
+{
+    local_outcome_t *out = st->out;
+
+    if (st->deferred > 0)
+        outcome_set(out, DELIVERY_DEFERRED, st->first_defer.dsn, "%s",
+                    buf_str(&st->first_defer.reason));
+    else if (st->bounced > 0)
+        outcome_set(out, DELIVERY_BOUNCED, st->first_bounce.dsn, "%s",
+                    buf_str(&st->first_bounce.reason));
+    else if (st->sent > 0)
+        outcome_set(out, DELIVERY_SENT, "2.0.0", "%s", buf_str(&st->sent_text));
+    else
+        /* Only an empty :include: file, or nothing but duplicates. */
+        outcome_set(out, DELIVERY_SENT, "2.0.0", "alias expanded to no destination");
+}
+
+static void state_init(local_state_t *st, const local_msg_t *msg, const delivery_rcpt_t *rcpt,
+                       local_outcome_t *out)
+{
+    memset(st, 0, sizeof(*st));
+    st->msg = msg;
+    st->rcpt = rcpt;
+    st->out = out;
+    rcpt_name_init(&st->name, rcpt->address);
+    buf_init(&st->sent_text);
+    buf_init(&st->first_defer.reason);
+    buf_init(&st->first_bounce.reason);
+    st->seen = argv_new();
+}
+
+static void state_release(local_state_t *st)
+{
+    forward_free(st);
+    argv_free(st->seen);
+    buf_release(&st->sent_text);
+    buf_release(&st->first_defer.reason);
+    buf_release(&st->first_bounce.reason);
+    rcpt_name_release(&st->name);
 }
 
 void recipient_deliver(const local_msg_t *msg, const delivery_rcpt_t *rcpt,
                        local_outcome_t *out)
 {
+    local_ident_t nobody_yet;
+    expansion_t top;
     local_state_t st;
 
-    st.msg = msg;
-    st.rcpt = rcpt;
-    st.depth = 0;
-    st.out = out;
-    rcpt_name_init(&st.name, rcpt->address);
-    if (seen_before(&st))
+    state_init(&st, msg, rcpt, out);
+    if (seen_before(&st)) {
         outcome_set(out, DELIVERY_BOUNCED, "5.4.6", "mail forwarding loop for %s",
                     rcpt->address);
-    else
-        deliver_name(&st);
-    rcpt_name_release(&st.name);
+        state_release(&st);
+        return;
+    }
+    memset(&nobody_yet, 0, sizeof(nobody_yet));
+    memset(&top, 0, sizeof(top));
+    top.ident = &nobody_yet;
+    top.sender = msg->req->sender;
+    local_deliver_name(&st, &top, 0);
+    /* A deferred recipient is tried again whole: forwarding now would
+     * send the forwarded copies twice. */
+    if (st.deferred == 0)
+        forward_flush(&st);
+    combine_results(&st);
+    state_release(&st);
 }
