@@ -504,7 +504,67 @@ def test_lookup_failures_defer():
         inst.cleanup()
 
 
+ALIASES = """# tous les courriers pour le domaine mon_domaine.net et mon_second_domaine.net va en priorité à gaston
+@mon_domaine.net             gaston
+@mon_second_domaine.net     gaston
+
+# le courrier de robert lui revient
+robert@mon_domaine.net       robert
+"""
+
+
+def test_tutorial_whole_main_cf_with_aliases():
+    """Every line of the tutorial's main.cf, virtual_alias_maps included, with
+    its spam and aliases files built by postmap in the config folder: the
+    catch-alls and robert's alias reach the right mailboxes, the spam REJECT
+    still holds, relaying is refused from outside and accepted from inside."""
+    inst = tutorial_instance("tutorial-all")
+    try:
+        with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+            f.write("virtual_alias_maps = hash:%s/aliases\n" % inst.etc)
+        with open(os.path.join(inst.etc, "aliases"), "w") as f:
+            f.write(ALIASES)
+        env = dict(os.environ, MAIL_CONFIG=inst.etc)
+        p = subprocess.run([os.path.join(SBIN, "postmap"), "aliases"], cwd=inst.etc, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert os.path.exists(os.path.join(inst.etc, "aliases.db"))
+        inst.start()
+
+        c = Standalone(inst, OUTSIDE)
+        c.cmd("EHLO son_domaine.net")
+        assert c.cmd("MAIL FROM:<ami@son_domaine.net>") == "250 2.1.0 Ok"
+        assert c.cmd("RCPT TO:<victim@elsewhere.example>").startswith("454 4.7.1 ")
+        assert c.cmd("RCPT TO:<vielle_adresse@mon_domaine.net>").startswith("554 5.7.1 ")
+        for rcpt in ("robert@mon_domaine.net", "n_importe_qui@mon_domaine.net",
+                     "quelqu_un@mon_second_domaine.net"):
+            assert c.cmd("RCPT TO:<%s>" % rcpt) == "250 2.1.5 Ok", rcpt
+        assert c.cmd("DATA").startswith("354 ")
+        c.send(b"Subject: les alias\r\n\r\ncourrier pour trois\r\n.\r\n")
+        assert c.reply().startswith("250 2.0.0 Ok: queued as ")
+        c.cmd("QUIT")
+        c.close()
+
+        robert = inst.wait_for("robert's mail", lambda: inst.mbox("robert"))
+        assert "X-Original-To: robert@mon_domaine.net\n" in robert, robert
+        assert "courrier pour trois" in robert
+        box = inst.wait_for("both catch-all copies for gaston",
+                            lambda: len(mbox_messages(inst.mbox("gaston"))) == 2 and inst.mbox("gaston"))
+        assert "X-Original-To: n_importe_qui@mon_domaine.net\n" in box, box
+        assert "X-Original-To: quelqu_un@mon_second_domaine.net\n" in box, box
+        assert "Delivered-To: gaston@mon_domaine.net\n" in box, box
+        assert inst.mbox("vielle_adresse") == "" and inst.mbox("n_importe_qui") == ""
+
+        s = smtplib.SMTP("127.0.0.1", inst.port)
+        s.ehlo("son_domaine.net")
+        assert s.docmd("MAIL FROM:<gaston@mon_domaine.net>") == (250, b"2.1.0 Ok")
+        assert s.docmd("RCPT TO:<someone@elsewhere.example>") == (250, b"2.1.5 Ok")
+        s.quit()
+    finally:
+        inst.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_tutorial_policy_inside, test_tutorial_policy_outside, test_tutorial_size_limit,
+    run([test_tutorial_whole_main_cf_with_aliases, test_tutorial_policy_inside, test_tutorial_policy_outside, test_tutorial_size_limit,
          test_engine_stages_delayed, test_engine_not_delayed, test_engine_whole_message_actions,
          test_lookup_failures_defer])
