@@ -292,8 +292,8 @@ void cleanup_header_addresses(cleanup_state_t *st, size_t name_len)
     else
         return;
     if (!(st->flags & CLEANUP_FLAG_LOCAL_CTX)) {
-        domain = config_get("remote_header_rewrite_domain");
-        if (domain == NULL || *domain == 0)
+        domain = config_str("remote_header_rewrite_domain");
+        if (*domain == 0)
             return;                 /* remote mail: headers are left alone */
     }
     colon = memchr(name + name_len, ':', st->header.len - name_len);

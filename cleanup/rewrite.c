@@ -51,8 +51,8 @@ static unsigned parse_classes(const char *param)
         { "header_sender", REWRITE_HDR_SENDER },
         { "header_recipient", REWRITE_HDR_RCPT },
     };
-    const char *value = config_get(param);
-    argv_t *list = argv_split_list(value ? value : "");
+    const char *value = config_str(param);
+    argv_t *list = argv_split_list(value);
     unsigned classes = 0;
 
     for (size_t i = 0; i < list->argc; i++) {
@@ -73,19 +73,19 @@ static unsigned parse_classes(const char *param)
 
 static void canonical_map_open(canonical_map_t *cm, const char *param, const char *classes)
 {
-    const char *value = config_get(param);
+    const char *value = config_str(param);
 
     cm->param = param;
     cm->maps = NULL;
     cm->classes = parse_classes(classes);
-    if (value != NULL && *value != 0)
+    if (*value != 0)
         cm->maps = maps_open(param, value, TABLE_FLAG_FOLD);
 }
 
 void cleanup_rewrite_load(void)
 {
-    const char *masq = config_get("masquerade_domains");
-    const char *except = config_get("masquerade_exceptions");
+    const char *masq = config_str("masquerade_domains");
+    const char *except = config_str("masquerade_exceptions");
 
     canonical_map_open(&rw.sender, "sender_canonical_maps", "sender_canonical_classes");
     canonical_map_open(&rw.recipient, "recipient_canonical_maps",
@@ -93,11 +93,11 @@ void cleanup_rewrite_load(void)
     canonical_map_open(&rw.common, "canonical_maps", "canonical_classes");
     rw.propagate = addr_map_propagates("canonical");
     rw.masq_domains = NULL;
-    if (masq != NULL && *masq != 0)
+    if (*masq != 0)
         rw.masq_domains = argv_split_list(masq);
     rw.masq_classes = parse_classes("masquerade_classes");
     rw.masq_exceptions = NULL;
-    if (except != NULL && *except != 0)
+    if (*except != 0)
         rw.masq_exceptions = match_list_open("masquerade_exceptions", except,
                                              MATCH_LIST_DOMAIN);
     rw.virtual_alias = virtual_alias_open();

@@ -20,8 +20,8 @@ int addr_map_local_domain(const char *domain)
 
     if (domain == NULL)
         return 1;
-    myorigin = config_get("myorigin");
-    if (myorigin != NULL && strcasecmp(domain, myorigin) == 0)
+    myorigin = config_str("myorigin");
+    if (strcasecmp(domain, myorigin) == 0)
         return 1;
     r = resolve_local_domain_status(domain);
     if (r == MATCH_ERROR)
@@ -31,13 +31,9 @@ int addr_map_local_domain(const char *domain)
 
 int addr_map_propagates(const char *cls)
 {
-    const char *value = config_get("propagate_unmatched_extensions");
-    argv_t *list;
+    argv_t *list = config_list("propagate_unmatched_extensions");
     int found = 0;
 
-    if (value == NULL)
-        return 0;
-    list = argv_split_list(value);
     for (size_t i = 0; i < list->argc && !found; i++)
         found = strcasecmp(list->argv[i], cls) == 0;
     argv_free(list);
@@ -118,12 +114,12 @@ void addr_map_split_result(const char *value, argv_t *out)
 static void unmatched_extension(const char *addr, buf_t *ext)
 {
     const char *at = strrchr(addr, '@');
-    const char *delims = config_get("recipient_delimiter");
+    const char *delims = config_str("recipient_delimiter");
     size_t lp_len = at ? (size_t) (at - addr) : strlen(addr);
     size_t cut = 0;
 
     buf_reset(ext);
-    if (delims == NULL || *delims == 0)
+    if (*delims == 0)
         return;
     while (cut < lp_len && strchr(delims, addr[cut]) == NULL)
         cut++;

@@ -16,18 +16,14 @@
 
 #define CLEANUP_PROTOCOL        "cleanup_protocol"
 #define CLEANUP_CONNECT_TIMEOUT 10     /* seconds to get into cleanup's backlog */
-#define CLEANUP_IPC_TIMEOUT     3600   /* when ipc_timeout is not available */
+#define CLEANUP_IPC_TIMEOUT_MAX 86400  /* stream timeouts are int seconds */
 
-/* ipc_timeout when the configuration knows it, else Postfix's default. */
+/* ipc_timeout (at least 1s: lib/config checks), capped for the stream. */
 static int cleanup_timeout(void)
 {
-    const char *text = config_get("ipc_timeout");
-    long seconds;
+    long seconds = config_time("ipc_timeout");
 
-    if (text == NULL || config_parse_time(text, 's', &seconds) < 0
-        || seconds <= 0 || seconds > 86400)
-        return CLEANUP_IPC_TIMEOUT;
-    return (int) seconds;
+    return (int) (seconds > CLEANUP_IPC_TIMEOUT_MAX ? CLEANUP_IPC_TIMEOUT_MAX : seconds);
 }
 
 /* Step 1: {protocol=cleanup_protocol, queue_id=ID}. 0 or -1 with why. */

@@ -67,6 +67,20 @@ static const struct compat_default {
     { "smtputf8_enable", "1", "no" },
 };
 
+/* Lower bounds, as Postfix enforces them, for parameters that more than
+ * one program (or shared lib/ code) reads: checked here once, so that no
+ * reader repeats the check. Below the bound is fatal. */
+static const struct param_minimum {
+    const char *name;
+    long        min;
+} param_minimums[] = {
+    { "ipc_timeout", 1 },
+    { "line_length_limit", 512 },
+    { "virtual_alias_address_length_limit", 1 },
+    { "virtual_alias_expansion_limit", 1 },
+    { "virtual_alias_recursion_limit", 1 },
+};
+
 /* Values that their users expand at delivery or reply time, with
  * per-message names ($home, $extension, $rbl_code...): config_get gives
  * them as written, as Postfix does. */
@@ -742,6 +756,16 @@ static int parse_long(const char *text, long *value)
     return 0;
 }
 
+/* Enforces the parameter's lower bound, if it has one; returns value. */
+static long check_minimum(const char *name, long value)
+{
+    for (size_t i = 0; i < sizeof(param_minimums) / sizeof(param_minimums[0]); i++)
+        if (strcmp(param_minimums[i].name, name) == 0 && value < param_minimums[i].min)
+            msg_fatal("invalid %s parameter value %ld < %ld", name, value,
+                      param_minimums[i].min);
+    return value;
+}
+
 long config_int(const char *name)
 {
     const char *v = config_str(name);
@@ -749,7 +773,7 @@ long config_int(const char *name)
 
     if (parse_long(v, &n) < 0)
         bad_number(name, v);
-    return n;
+    return check_minimum(name, n);
 }
 
 long config_size(const char *name)
@@ -759,7 +783,7 @@ long config_size(const char *name)
 
     if (parse_long(v, &n) < 0 || n < 0)
         bad_number(name, v);
-    return n;
+    return check_minimum(name, n);
 }
 
 int config_parse_time(const char *text, char default_unit, long *seconds)
@@ -802,7 +826,7 @@ long config_time(const char *name)
 
     if (config_parse_time(v, p && p->time_unit ? p->time_unit : 's', &seconds) < 0)
         bad_number(name, v);
-    return seconds;
+    return check_minimum(name, seconds);
 }
 
 int config_parse_bool(const char *text, int *value)

@@ -43,7 +43,10 @@ void config_set_service(const char *service_name, const char *process_name);
 /* Values. The expanded form is cached per name. A name that is neither in
  * the table nor in main.cf gives NULL from config_get and is fatal in the
  * typed getters (a programming error). Invalid values (e.g. "10x" for a
- * time) are fatal with "bad numerical configuration: name = value".
+ * time) are fatal with "bad numerical configuration: name = value"; so
+ * is a value below the lower bound of a parameter that several programs
+ * read (line_length_limit >= 512, ipc_timeout >= 1...): "invalid name
+ * parameter value V < MIN". Per-program bounds stay with the program.
  * As in Postfix, values that their users expand per message come back as
  * written: forward_path, mailbox_command, luser_relay, default_rbl_reply,
  * smtpd_reject_footer, command_execution_directory. Returned strings stay

@@ -71,13 +71,9 @@ static match_list_t *list_parse(const char *param, const char *value, int kind,
 
 static int name_in_param_list(const char *list_param, const char *name)
 {
-    const char *value = config_get(list_param);
-    argv_t *names;
+    argv_t *names = argv_split(config_str(list_param), LIST_DELIMS);
     int found = 0;
 
-    if (value == NULL)
-        return 0;
-    names = argv_split(value, LIST_DELIMS);
     for (size_t i = 0; i < names->argc && !found; i++)
         found = strcasecmp(names->argv[i], name) == 0;
     argv_free(names);
@@ -386,7 +382,7 @@ match_list_t *match_list_open(const char *param, const char *value, int kind)
 
 match_list_t *match_list_config(const char *param, int kind)
 {
-    return match_list_open(param, config_get(param), kind);
+    return match_list_open(param, config_str(param), kind);
 }
 
 void match_list_free(match_list_t *l)

@@ -22,9 +22,6 @@
 #include "privilege.h"
 #include "service.h"
 
-#define DEFAULT_CONFIG_DIR  "/etc/postfix"
-#define DEFAULT_MAX_IDLE    100     /* seconds, as Postfix's max_idle */
-#define DEFAULT_MAX_USE     100
 
 /* What the command line says beyond the service_t fields. */
 typedef struct service_args {
@@ -159,9 +156,7 @@ static void adopt_master_fds(service_t *svc)
 
 static void load_config(service_t *svc, const service_args_t *a)
 {
-    const char *dir = getenv("MAIL_CONFIG");
-
-    config_load(dir && *dir ? dir : DEFAULT_CONFIG_DIR);
+    config_load(NULL);          /* $MAIL_CONFIG, else the default directory */
     config_set_service(svc->name, log_progname());
     /* master.cf -o settings win over main.cf, so they come after it. */
     for (size_t i = 0; i + 1 < a->overrides->argc; i += 2)
@@ -279,16 +274,6 @@ static int master_gone(void)
     return 0;                           /* master never writes; ignore */
 }
 
-static long conf_time_or(const char *name, long def)
-{
-    return config_get(name) ? config_time(name) : def;
-}
-
-static long conf_int_or(const char *name, long def)
-{
-    return config_get(name) ? config_int(name) : def;
-}
-
 /* Stand-alone (run by hand, no listener): one client on fd 0. */
 static void serve_stdin(service_t *svc, void (*serve)(service_t *, stream_t *))
     __attribute__((noreturn));
@@ -352,8 +337,8 @@ static nfds_t build_pollset(const service_t *svc, struct pollfd *pfds)
 void single_server_run(service_t *svc, void (*serve)(service_t *svc, stream_t *client))
 {
     struct pollfd pfds[1 + SERVICE_MAX_LISTEN];
-    long max_idle = conf_time_or("max_idle", DEFAULT_MAX_IDLE);
-    long max_use = conf_int_or("max_use", DEFAULT_MAX_USE);
+    long max_idle = config_time("max_idle");
+    long max_use = config_int("max_use");
     int idle_ms = max_idle <= 0 ? -1 : max_idle > 86400 ? 86400 * 1000 : (int) max_idle * 1000;
     nfds_t n;
 

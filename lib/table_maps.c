@@ -69,16 +69,13 @@ static argv_t *split_maps_list(const char *s)
 /* smtpd's check_*_access tables count as "smtpd_access_maps". */
 static int parent_style_for(const char *param)
 {
-    const char *list = config_get("parent_domain_matches_subdomains");
+    const char *list = config_str("parent_domain_matches_subdomains");
     size_t plen = strlen(param);
     int access = strncmp(param, "check_", 6) == 0 && plen > 7
         && strcmp(param + plen - 7, "_access") == 0;
-    argv_t *names;
+    argv_t *names = argv_split(list, LIST_DELIMS);
     int found = 0;
 
-    if (list == NULL)
-        return 0;
-    names = argv_split(list, LIST_DELIMS);
     for (size_t i = 0; i < names->argc && !found; i++)
         found = strcmp(names->argv[i], param) == 0
             || (access && strcmp(names->argv[i], "smtpd_access_maps") == 0);
@@ -185,14 +182,14 @@ typedef struct addr_parts {
 static void addr_parts(addr_parts_t *a, const char *addr)
 {
     const char *at = strrchr(addr, '@');
-    const char *delims = config_get("recipient_delimiter");
+    const char *delims = config_str("recipient_delimiter");
     size_t cut;
 
     buf_init(&a->local);
     buf_init(&a->base);
     buf_append(&a->local, addr, at ? (size_t) (at - addr) : strlen(addr));
     a->domain = at ? at + 1 : NULL;
-    cut = delims && *delims ? strcspn(buf_str(&a->local), delims) : a->local.len;
+    cut = *delims ? strcspn(buf_str(&a->local), delims) : a->local.len;
     if (cut > 0 && cut < a->local.len) {
         const char *lp = buf_str(&a->local);
         int special = lp[cut] == '-'

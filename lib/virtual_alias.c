@@ -20,22 +20,15 @@ struct virtual_alias {
     int     propagate;
 };
 
-static long positive_int(const char *name, long def)
-{
-    long v = config_get(name) != NULL ? config_int(name) : def;
-
-    return v > 0 ? v : def;
-}
-
 virtual_alias_t *virtual_alias_open(void)
 {
     virtual_alias_t *va = xcalloc(1, sizeof(*va));
-    const char *value = config_get(VA_PARAM);
 
-    va->maps = maps_open(VA_PARAM, value ? value : "", TABLE_FLAG_FOLD);
-    va->recursion_limit = positive_int("virtual_alias_recursion_limit", 1000);
-    va->expansion_limit = positive_int("virtual_alias_expansion_limit", 1000);
-    va->length_limit = positive_int("virtual_alias_address_length_limit", 1000);
+    va->maps = maps_open(VA_PARAM, config_str(VA_PARAM), TABLE_FLAG_FOLD);
+    /* lib/config makes each limit at least 1. */
+    va->recursion_limit = config_int("virtual_alias_recursion_limit");
+    va->expansion_limit = config_int("virtual_alias_expansion_limit");
+    va->length_limit = config_int("virtual_alias_address_length_limit");
     va->propagate = addr_map_propagates("virtual");
     return va;
 }

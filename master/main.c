@@ -14,7 +14,6 @@
 #include "log.h"
 #include "master.h"
 
-#define DEFAULT_CONFIG_DIR "/etc/postfix"
 #define WAIT_INIT_MS       (500 * 1000)   /* how long -w waits for the daemon */
 
 master_state_t master;
@@ -132,11 +131,9 @@ int main(int argc, char **argv)
         default: msg_fatal("usage: master [-c config_dir] [-d] [-t] [-v] [-w]");
         }
     }
-    if (dir == NULL)
-        dir = getenv("MAIL_CONFIG");
-    master.config_dir = dir && *dir ? dir : DEFAULT_CONFIG_DIR;
     master.generation = 1;
-    config_load(master.config_dir);
+    config_load(dir);           /* -c, else $MAIL_CONFIG, else the default */
+    master.config_dir = config_dir();
     log_configure(config_str("syslog_name"), config_str("maillog_file"));
     if (test_mode)
         exit(lockfile_held_by_other());
@@ -149,7 +146,7 @@ int main(int argc, char **argv)
     services_load();
     lockfile_write_pid();
     msg_info("daemon started -- version %s, configuration %s",
-             config_get("mail_version") ? config_str("mail_version") : "unknown",
+             config_str("mail_version"),
              master.config_dir);
     /* Only now let go of the caller's terminal or pipes: until here a
      * start-up error must reach whoever runs `postfix start`. */

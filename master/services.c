@@ -250,7 +250,7 @@ void services_reload(void)
     mastercf_free(t);
     buf_release(&path);
     msg_info("reload -- version %s, configuration %s",
-             config_get("mail_version") ? config_str("mail_version") : "unknown",
+             config_str("mail_version"),
              master.config_dir);
 }
 

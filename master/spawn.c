@@ -20,7 +20,6 @@
 #include "master.h"
 
 #define LIMIT_WARN_INTERVAL_MS (1000LL * 1000)   /* one process-limit warning per 1000s */
-#define DEFAULT_THROTTLE_TIME  60
 
 /* One child process. */
 typedef struct mproc {
@@ -62,8 +61,7 @@ static int is_resident(const mservice_t *s)
 
 static long throttle_limit(void)
 {
-    long t = config_get("service_throttle_time") ? config_time("service_throttle_time")
-                                                 : DEFAULT_THROTTLE_TIME;
+    long t = config_time("service_throttle_time");
 
     return t > 0 ? t : 1;
 }
@@ -127,9 +125,7 @@ static void env_add(argv_t *env, const char *name, const char *value)
 static argv_t *child_env(void)
 {
     static const char *sanitizers[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
-    const char *raw = config_get("import_environment");
-    argv_t *imports = argv_split_list(raw ? raw
-        : "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C");
+    argv_t *imports = config_list("import_environment");
     argv_t *env = argv_new();
     char gen[32];
 

@@ -13,7 +13,6 @@
 #include "log.h"
 #include "postfix.h"
 
-#define DEFAULT_CONFIG_DIR "/etc/postfix"
 #define STOP_WAIT_SECONDS  5
 #define STOP_POLL_MS       100
 
@@ -186,14 +185,10 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         msg_fatal_status(1, "%s", usage_text);
-    if (dir == NULL)
-        dir = getenv("MAIL_CONFIG");
-    if (dir == NULL || *dir == 0)
-        dir = DEFAULT_CONFIG_DIR;
+    config_load(dir);           /* -c, else $MAIL_CONFIG, else the default */
     /* master and its children find the configuration through this. */
-    if (setenv("MAIL_CONFIG", dir, 1) < 0)
+    if (setenv("MAIL_CONFIG", config_dir(), 1) < 0)
         msg_fatal("setenv: %m");
-    config_load(dir);
     script_log_init();
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[optind], commands[i].name) == 0)

@@ -14,51 +14,27 @@
 
 qmgr_settings_t qmgr_conf;
 
-/* Parameters may be missing from the table while it grows: fall back to
- * Postfix's defaults instead of dying in the typed getters. */
-static long conf_time(const char *name, long def)
-{
-    return config_get(name) ? config_time(name) : def;
-}
-
-static long conf_int(const char *name, long def)
-{
-    return config_get(name) ? config_int(name) : def;
-}
-
-static long conf_size(const char *name, long def)
-{
-    return config_get(name) ? config_size(name) : def;
-}
-
-static char *conf_str(const char *name, const char *def)
-{
-    const char *v = config_get(name);
-
-    return xstrdup(v && *v ? v : def);
-}
-
 void qmgr_settings_load(void)
 {
     qmgr_settings_t *c = &qmgr_conf;
 
-    c->queue_run_delay = conf_time("queue_run_delay", 300);
-    c->minimal_backoff_time = conf_time("minimal_backoff_time", 300);
-    c->maximal_backoff_time = conf_time("maximal_backoff_time", 4000);
-    c->maximal_queue_lifetime = conf_time("maximal_queue_lifetime", 5 * 86400);
-    c->bounce_queue_lifetime = conf_time("bounce_queue_lifetime", 5 * 86400);
-    c->transport_retry_time = conf_time("transport_retry_time", 60);
-    c->active_limit = conf_int("qmgr_message_active_limit", 20000);
-    c->process_limit = conf_int("default_process_limit", 100);
-    c->default_concurrency = conf_int("default_destination_concurrency_limit", 20);
-    c->default_rcpt_limit = conf_int("default_destination_recipient_limit", 50);
-    c->bounce_size_limit = conf_size("bounce_size_limit", 50000);
-    c->agent_timeout = conf_time("daemon_timeout", 18000);
-    c->soft_bounce = config_get("soft_bounce") ? config_bool("soft_bounce") : 0;
-    c->myhostname = conf_str("myhostname", "localhost");
-    c->myorigin = conf_str("myorigin", c->myhostname);
-    c->mail_name = conf_str("mail_name", "Postfix");
-    c->double_bounce_sender = conf_str("double_bounce_sender", "double-bounce");
+    c->queue_run_delay = config_time("queue_run_delay");
+    c->minimal_backoff_time = config_time("minimal_backoff_time");
+    c->maximal_backoff_time = config_time("maximal_backoff_time");
+    c->maximal_queue_lifetime = config_time("maximal_queue_lifetime");
+    c->bounce_queue_lifetime = config_time("bounce_queue_lifetime");
+    c->transport_retry_time = config_time("transport_retry_time");
+    c->active_limit = config_int("qmgr_message_active_limit");
+    c->process_limit = config_int("default_process_limit");
+    c->default_concurrency = config_int("default_destination_concurrency_limit");
+    c->default_rcpt_limit = config_int("default_destination_recipient_limit");
+    c->bounce_size_limit = config_size("bounce_size_limit");
+    c->agent_timeout = config_time("daemon_timeout");
+    c->soft_bounce = config_bool("soft_bounce");
+    c->myhostname = xstrdup(config_str("myhostname"));
+    c->myorigin = xstrdup(config_str("myorigin"));
+    c->mail_name = xstrdup(config_str("mail_name"));
+    c->double_bounce_sender = xstrdup(config_str("double_bounce_sender"));
 
     if (c->queue_run_delay < 1)
         c->queue_run_delay = 1;

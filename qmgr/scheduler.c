@@ -54,7 +54,8 @@ static qmgr_transport_t *transports;
 
 /* ---- Transports and their limits ---- */
 
-/* "<transport>_<suffix>" when main.cf or the table has it, else def. */
+/* "<transport>_<suffix>" when main.cf or the table has it (the table
+ * lists local_*), else the "default_<suffix>" value that qmgr read. */
 static long transport_param(const char *transport, const char *suffix, long def)
 {
     buf_t name = BUF_INIT;
@@ -76,15 +77,13 @@ static size_t limit_or(long value, size_t unlimited)
 static qmgr_transport_t *transport_new(const char *name)
 {
     qmgr_transport_t *t = xcalloc(1, sizeof(*t));
-    int is_local = strcmp(name, "local") == 0;
-
     t->name = xstrdup(name);
     t->proc_limit = (size_t) qmgr_conf.process_limit;
     t->rcpt_limit = limit_or(transport_param(name, "destination_recipient_limit",
-                                             is_local ? 1 : qmgr_conf.default_rcpt_limit),
+                                             qmgr_conf.default_rcpt_limit),
                              DELIVERY_MAX_RCPT);
     t->dest_limit = limit_or(transport_param(name, "destination_concurrency_limit",
-                                             is_local ? 2 : qmgr_conf.default_concurrency),
+                                             qmgr_conf.default_concurrency),
                              t->proc_limit);
     t->nbuckets = DEST_BUCKETS_MIN;
     t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));

@@ -418,6 +418,33 @@ static void test_int_bool_size(void **state)
     assert_int_equal(config_parse_bool("true", &b), -1);
 }
 
+/* Bounds shared by several programs are checked by the getters. */
+static void test_lower_bounds(void **state)
+{
+    (void) state;
+    char err[2048];
+
+    load_main_cf("line_length_limit = 512\n"
+                 "ipc_timeout = 1\n"
+                 "virtual_alias_recursion_limit = 1\n");
+    assert_int_equal(config_int("line_length_limit"), 512);
+    assert_int_equal(config_time("ipc_timeout"), 1);
+    assert_int_equal(config_int("virtual_alias_recursion_limit"), 1);
+
+    load_main_cf("line_length_limit = 100\n"
+                 "ipc_timeout = 0s\n"
+                 "virtual_alias_expansion_limit = 0\n"
+                 "hopcount_limit = 0\n");
+    assert_int_equal(run_child(get_int, "line_length_limit", err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "invalid line_length_limit parameter value 100 < 512"));
+    assert_int_equal(run_child(get_time, "ipc_timeout", err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "invalid ipc_timeout parameter value 0 < 1"));
+    assert_int_equal(run_child(get_int, "virtual_alias_expansion_limit", err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "invalid virtual_alias_expansion_limit parameter value 0 < 1"));
+    /* Bounds that only one program needs stay with that program. */
+    assert_int_equal(config_int("hopcount_limit"), 0);
+}
+
 static void test_lists(void **state)
 {
     (void) state;
@@ -610,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_loops_are_fatal),
         cmocka_unit_test(test_time_values),
         cmocka_unit_test(test_int_bool_size),
+        cmocka_unit_test(test_lower_bounds),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_myorigin_from_file),
         cmocka_unit_test(test_computed_hostname_domain),
