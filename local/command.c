@@ -432,7 +432,6 @@ static void command_result(local_state_t *st, const char *command, int run, int 
  * or -1 (result recorded). */
 static int message_input(local_state_t *st, const expansion_t *exp)
 {
-    const delivery_rcpt_t *rcpt = st->rcpt;
     local_outcome_t out;
     local_delivery_t d;
     mail_out_t *mo;
@@ -444,15 +443,7 @@ static int message_input(local_state_t *st, const expansion_t *exp)
                     strerror(errno));
         return -1;
     }
-    buf_init(&out.reason);
-    memset(&d, 0, sizeof(d));
-    d.msg = st->msg;
-    d.rcpt = rcpt;
-    d.sender = exp->sender;
-    d.delivered_to = (local_cfg.delivered_hdr & LOCAL_HDR_COMMAND)
-        ? buf_str(&st->name.address) : NULL;
-    d.original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
-    d.out = &out;
+    local_delivery_init(&d, &out, st, exp, LOCAL_HDR_COMMAND);
     mo = xmalloc(sizeof(*mo));
     mail_out_init(mo, fd, 0, 0);
     rc = message_copy(mo, &d, COPY_FROM_LINE);

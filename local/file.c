@@ -52,22 +52,13 @@ static const char *file_refused(const struct stat *sb)
 static void append_to_file(local_state_t *st, const expansion_t *exp, const char *path,
                            int fd, const struct stat *sb)
 {
-    const delivery_rcpt_t *rcpt = st->rcpt;
     int regular = S_ISREG(sb->st_mode);
     local_outcome_t out;
     local_delivery_t d;
     mail_out_t *mo = xmalloc(sizeof(*mo));
     int rc;
 
-    buf_init(&out.reason);
-    memset(&d, 0, sizeof(d));
-    d.msg = st->msg;
-    d.rcpt = rcpt;
-    d.sender = exp->sender;
-    d.delivered_to = (local_cfg.delivered_hdr & LOCAL_HDR_FILE)
-        ? buf_str(&st->name.address) : NULL;
-    d.original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
-    d.out = &out;
+    local_delivery_init(&d, &out, st, exp, LOCAL_HDR_FILE);
     mail_out_init(mo, fd, regular ? sb->st_size : 0, regular ? local_cfg.mailbox_size_limit : 0);
     rc = message_copy(mo, &d, COPY_MBOX);
     /* Delivered only once it is on disk. */
@@ -126,7 +117,6 @@ static void deliver_mbox_file(local_state_t *st, const expansion_t *exp, const c
 static void deliver_maildir_file(local_state_t *st, const expansion_t *exp, const char *path,
                                  uid_t uid, gid_t gid)
 {
-    const delivery_rcpt_t *rcpt = st->rcpt;
     local_outcome_t out;
     local_delivery_t d;
     local_user_t as;
@@ -135,17 +125,8 @@ static void deliver_maildir_file(local_state_t *st, const expansion_t *exp, cons
     as.name = (char *) buf_str(&st->name.user);
     as.uid = uid;
     as.gid = gid;
-    buf_init(&out.reason);
-    outcome_set(&out, DELIVERY_DEFERRED, "4.3.0", "internal error");
-    memset(&d, 0, sizeof(d));
-    d.msg = st->msg;
-    d.rcpt = rcpt;
-    d.sender = exp->sender;
-    d.delivered_to = (local_cfg.delivered_hdr & LOCAL_HDR_FILE)
-        ? buf_str(&st->name.address) : NULL;
-    d.original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
+    local_delivery_init(&d, &out, st, exp, LOCAL_HDR_FILE);
     d.user = &as;
-    d.out = &out;
     maildir_deliver(&d, path);
     leaf_result(st, out.result, out.dsn, "%s", buf_str(&out.reason));
     buf_release(&out.reason);

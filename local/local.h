@@ -110,6 +110,16 @@ typedef struct local_delivery {
     local_outcome_t       *out;
 } local_delivery_t;
 
+/* Fills d and out for the current recipient of st: the message, sender,
+ * X-Original-To, and Delivered-To unless hdr_flag (a LOCAL_HDR_* bit) is
+ * off in prepend_delivered_header (0 = always, for mailboxes). out starts as
+ * a 4.3.0 deferral so that no path can report an unset outcome. */
+struct local_state;
+struct expansion;
+void local_delivery_init(local_delivery_t *d, local_outcome_t *out,
+                         const struct local_state *st, const struct expansion *exp,
+                         int hdr_flag);
+
 /* user.c: passwd lookups. 1 found, 0 unknown, -1 error (errno). */
 int  local_user_by_name(const char *name, local_user_t *u);
 int  local_user_by_uid(uid_t uid, local_user_t *u);

@@ -163,11 +163,27 @@ static void path_join(buf_t *out, const char *dir, const char *rest)
     buf_puts(out, rest);
 }
 
+void local_delivery_init(local_delivery_t *d, local_outcome_t *out,
+                         const local_state_t *st, const expansion_t *exp, int hdr_flag)
+{
+    const delivery_rcpt_t *rcpt = st->rcpt;
+
+    buf_init(&out->reason);
+    outcome_set(out, DELIVERY_DEFERRED, "4.3.0", "internal error");
+    memset(d, 0, sizeof(*d));
+    d->msg = st->msg;
+    d->rcpt = rcpt;
+    d->sender = exp->sender;
+    d->delivered_to = hdr_flag == 0 || (local_cfg.delivered_hdr & hdr_flag)
+        ? buf_str(&st->name.address) : NULL;
+    d->original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
+    d->out = out;
+}
+
 /* The last steps: home_mailbox, else the spool mailbox. */
 static void deliver_mailbox(local_state_t *st, const expansion_t *exp, const local_user_t *u)
 {
     const char *home_mailbox = local_cfg.home_mailbox;
-    const delivery_rcpt_t *rcpt = st->rcpt;
     local_outcome_t out;
     local_delivery_t d;
     buf_t path = BUF_INIT;
@@ -177,15 +193,8 @@ static void deliver_mailbox(local_state_t *st, const expansion_t *exp, const loc
         buf_release(&path);
         return;
     }
-    buf_init(&out.reason);
-    outcome_set(&out, DELIVERY_DEFERRED, "4.3.0", "internal error");
-    d.msg = st->msg;
-    d.rcpt = rcpt;
-    d.sender = exp->sender;
-    d.delivered_to = buf_str(&st->name.address);
-    d.original_to = *rcpt->orig_rcpt ? rcpt->orig_rcpt : rcpt->address;
+    local_delivery_init(&d, &out, st, exp, 0);
     d.user = u;
-    d.out = &out;
     if (*home_mailbox) {
         if (u->home[0] != '/') {
             outcome_set(&out, DELIVERY_DEFERRED, "4.3.0",
