@@ -63,16 +63,6 @@ static maps_t *access_maps(const char *spec, int what)
 
 /* ---------- table values ---------- */
 
-static int all_digits(const char *p)
-{
-    if (*p == 0)
-        return 0;
-    for (; *p; p++)
-        if (!isdigit((unsigned char) *p))
-            return 0;
-    return 1;
-}
-
 /* A leading "D.D.D " enhanced status code (D from 2, 4, 5): copied to dsn,
  * and *text moved past it. */
 static void take_dsn(const char **text, char *dsn, size_t size, const char *fallback)
@@ -352,7 +342,7 @@ static int table_action(check_t *c, const subject_t *who, const char *spec, cons
     value += strspn(value, " \t");
     n = strcspn(value, " \t");
     text = value + n + strspn(value + n, " \t");
-    if (all_digits(value) || (n == 2 && strncasecmp(value, "OK", 2) == 0))
+    if (smtpd_all_digits(value) || (n == 2 && strncasecmp(value, "OK", 2) == 0))
         return CHECK_PERMIT;
     if (n == 3 && isdigit((unsigned char) value[0]) && isdigit((unsigned char) value[1])
         && isdigit((unsigned char) value[2]))

@@ -37,7 +37,7 @@ static const char *after_keyword(const char *args, const char *keyword)
     return *rest ? rest : NULL;
 }
 
-static int is_all_digits(const char *p)
+int smtpd_all_digits(const char *p)
 {
     if (*p == 0)
         return 0;
@@ -214,7 +214,7 @@ static int mail_size_param(session_t *s, const char *value)
     unsigned long long size;
     char *end;
 
-    if (!is_all_digits(value)) {
+    if (!smtpd_all_digits(value)) {
         smtpd_reply(s, "501 5.5.4 Bad message size syntax");
         return -1;
     }

@@ -248,4 +248,7 @@ int  xtext_decode(buf_t *out, const char *in, size_t len);
 int  dsn_notify_parse(const char *value);
 int  dsn_ret_parse(const char *value);
 
+/* commands.c: a non-empty string of decimal digits (SIZE=, access OK values). */
+int smtpd_all_digits(const char *p);
+
 #endif
