@@ -5,8 +5,8 @@
 #   make install    install under DESTDIR with Debian's Postfix paths
 #   make SAN=1 ...  build with AddressSanitizer and UBSan (build-san/)
 
-DAEMONS  := master smtpd cleanup qmgr local
-COMMANDS := postfix postconf postmap postalias
+DAEMONS  := master smtpd cleanup qmgr local pickup
+COMMANDS := postfix postconf postmap postalias sendmail postdrop
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -36,11 +36,12 @@ DAEMONDIR     ?= $(PREFIX)/lib/postfix/sbin
 CONFDIR       ?= /etc/postfix
 
 .PHONY: all deps test unit integration run install clean
-all: $(DAEMON_BINS) $(COMMAND_BINS) $(BUILD)/sbin/newaliases
+LINKS := $(BUILD)/sbin/newaliases $(BUILD)/sbin/mailq
+all: $(DAEMON_BINS) $(COMMAND_BINS) $(LINKS)
 
-# newaliases is postalias under another name.
-$(BUILD)/sbin/newaliases: $(BUILD)/sbin/postalias
-	ln -sf postalias $@
+# mailq and newaliases are sendmail under other names (-bp and -bi).
+$(LINKS): $(BUILD)/sbin/sendmail
+	ln -sf sendmail $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,7 +83,14 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR) $(DESTDIR)$(CONFDIR)
 	install -m 0755 $(COMMAND_BINS) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(DAEMON_BINS) $(DESTDIR)$(DAEMONDIR)/
-	ln -sf postalias $(DESTDIR)$(SBINDIR)/newaliases
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
+	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
+	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib
+	ln -sf ../sbin/sendmail $(DESTDIR)/usr/bin/mailq
+	ln -sf ../sbin/sendmail $(DESTDIR)/usr/bin/newaliases
+	ln -sf ../sbin/sendmail $(DESTDIR)/usr/lib/sendmail
+	@# postdrop is set-gid setgid_group; postfix set-permissions fixes it on a real system.
+	-chgrp postdrop $(DESTDIR)$(SBINDIR)/postdrop 2>/dev/null && chmod 02555 $(DESTDIR)$(SBINDIR)/postdrop
 	@# Never overwrite an admin's configuration.
 	@for f in main.cf master.cf; do \
 	    if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then echo "keeping existing $(CONFDIR)/$$f"; \

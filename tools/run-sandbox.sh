@@ -41,6 +41,7 @@ cat > "$run/etc/master.cf" <<CF
 cleanup       unix  n       -       n       -       0       cleanup
 qmgr          unix  n       -       n       300     1       qmgr
 local         unix  -       n       n       -       -       local
+pickup        unix  n       -       n       60      1       pickup
 CF
 me=$(id -un)
 cat <<MSG

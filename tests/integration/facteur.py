@@ -111,6 +111,7 @@ class Instance:
             f.write("cleanup unix n - n - 0 cleanup\n")
             f.write("qmgr unix n - n 300 1 qmgr\n")
             f.write("local unix - n n - - local\n")
+            f.write("pickup unix n - n 60 1 pickup\n")
             f.write(extra)
 
     # -- commands ------------------------------------------------------
