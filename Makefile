@@ -5,13 +5,13 @@
 #   make install    install under DESTDIR with Debian's Postfix paths
 #   make SAN=1 ...  build with AddressSanitizer and UBSan (build-san/)
 
-DAEMONS  := master smtpd cleanup qmgr local pickup
-COMMANDS := postfix postconf postmap postalias sendmail postdrop
+DAEMONS  := master smtpd cleanup qmgr local pickup smtp
+COMMANDS := postfix postconf postmap postalias sendmail postdrop postqueue postsuper postcat qshape
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
-LDLIBS  := -llmdb -lcap
+LDLIBS  := -llmdb -lcap -lresolv
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -37,7 +37,11 @@ CONFDIR       ?= /etc/postfix
 
 .PHONY: all deps test unit integration run install clean
 LINKS := $(BUILD)/sbin/newaliases $(BUILD)/sbin/mailq
-all: $(DAEMON_BINS) $(COMMAND_BINS) $(LINKS)
+all: $(DAEMON_BINS) $(COMMAND_BINS) $(LINKS) $(BUILD)/libexec/lmtp
+
+# lmtp is the smtp agent under another name (LHLO, one reply per recipient).
+$(BUILD)/libexec/lmtp: $(BUILD)/libexec/smtp
+	ln -sf smtp $@
 
 # mailq and newaliases are sendmail under other names (-bp and -bi).
 $(LINKS): $(BUILD)/sbin/sendmail
@@ -83,6 +87,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR) $(DESTDIR)$(CONFDIR)
 	install -m 0755 $(COMMAND_BINS) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(DAEMON_BINS) $(DESTDIR)$(DAEMONDIR)/
+	ln -sf smtp $(DESTDIR)$(DAEMONDIR)/lmtp
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/newaliases
 	ln -sf sendmail $(DESTDIR)$(SBINDIR)/mailq
 	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib
@@ -90,7 +95,8 @@ install: all
 	ln -sf ../sbin/sendmail $(DESTDIR)/usr/bin/newaliases
 	ln -sf ../sbin/sendmail $(DESTDIR)/usr/lib/sendmail
 	@# postdrop is set-gid setgid_group; postfix set-permissions fixes it on a real system.
-	-chgrp postdrop $(DESTDIR)$(SBINDIR)/postdrop 2>/dev/null && chmod 02555 $(DESTDIR)$(SBINDIR)/postdrop
+	-for f in postdrop postqueue; do chgrp postdrop $(DESTDIR)$(SBINDIR)/$$f 2>/dev/null \
+	    && chmod 02555 $(DESTDIR)$(SBINDIR)/$$f; done
 	@# Never overwrite an admin's configuration.
 	@for f in main.cf master.cf; do \
 	    if [ -e $(DESTDIR)$(CONFDIR)/$$f ]; then echo "keeping existing $(CONFDIR)/$$f"; \

@@ -1,6 +1,7 @@
 /* resolve: trivial-rewrite folded into the library. Canonical addresses
- * (bare "user" -> user@$myorigin) and recipient -> class/transport/nexthop.
- * Parsed settings are cached until resolve_reset(). */
+ * (bare "user" -> user@$myorigin) and recipient -> class/transport/nexthop,
+ * with relayhost and transport_maps. Parsed settings are cached until
+ * resolve_reset(). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "match_list.h"
 #include "resolve.h"
+#include "table.h"
 
 /* An IPv4 or IPv6 address in network byte order. */
 typedef struct ip_addr {
@@ -42,6 +44,9 @@ typedef struct resolve_cache {
     char      *relay_transport;
     char      *default_transport;
     char      *relayhost;
+    maps_t    *transport_maps;       /* NULL when transport_maps is empty */
+    int        transport_parents;    /* "domain" also matches subdomains */
+    char      *recipient_delimiter;
 } resolve_cache_t;
 
 static resolve_cache_t cache;
@@ -147,6 +152,30 @@ static int bool_param(const char *name, int fallback)
     return result;
 }
 
+/* Whether param is in parent_domain_matches_subdomains. */
+static int parent_matches_subdomains(const char *param)
+{
+    argv_t *names = config_list("parent_domain_matches_subdomains");
+    int found = 0;
+
+    for (size_t i = 0; i < names->argc && !found; i++)
+        found = strcmp(names->argv[i], param) == 0;
+    argv_free(names);
+    return found;
+}
+
+static void load_transport_maps(void)
+{
+    const char *value = config_str("transport_maps");
+    argv_t *specs = argv_split_list(value);
+
+    if (specs->argc > 0)
+        cache.transport_maps = maps_open("transport_maps", value, TABLE_FLAG_FOLD);
+    argv_free(specs);
+    cache.transport_parents = parent_matches_subdomains("transport_maps");
+    cache.recipient_delimiter = xstrdup(config_str("recipient_delimiter"));
+}
+
 static void load_settings(void)
 {
     if (cache.loaded)
@@ -164,6 +193,7 @@ static void load_settings(void)
     cache.relay_transport = xstrdup(config_str("relay_transport"));
     cache.default_transport = xstrdup(config_str("default_transport"));
     cache.relayhost = xstrdup(config_str("relayhost"));
+    load_transport_maps();
     cache.loaded = 1;
 }
 
@@ -179,6 +209,8 @@ void resolve_reset(void)
     free(cache.relay_transport);
     free(cache.default_transport);
     free(cache.relayhost);
+    maps_free(cache.transport_maps);
+    free(cache.recipient_delimiter);
     memset(&cache, 0, sizeof(cache));
 }
 
@@ -207,10 +239,16 @@ static int literal_is_ours(const char *domain)
     }
     if (inet_pton(family, ip, bin) != 1)
         return 0;
+    return resolve_address_is_ours(family, bin);
+}
+
+int resolve_address_is_ours(int family, const void *bytes)
+{
+    load_settings();
     for (size_t i = 0; i < cache.our_ips.n; i++) {
         const ip_addr_t *a = &cache.our_ips.v[i];
 
-        if (a->family == family && memcmp(a->bytes, bin, family == AF_INET ? 4 : 16) == 0)
+        if (a->family == family && memcmp(a->bytes, bytes, family == AF_INET ? 4 : 16) == 0)
             return 1;
     }
     return 0;
@@ -286,6 +324,16 @@ static void split_transport(const char *spec, buf_t *transport, buf_t *nexthop)
     buf_puts(nexthop, colon + 1);
 }
 
+/* The recipient domain as a nexthop: lower case, no trailing dot. */
+static void domain_nexthop(buf_t *nexthop, const char *domain)
+{
+    buf_reset(nexthop);
+    buf_puts(nexthop, domain ? domain : "");
+    buf_lower(nexthop);
+    if (nexthop->len > 0 && nexthop->data[nexthop->len - 1] == '.')
+        buf_truncate(nexthop, nexthop->len - 1);
+}
+
 /* Nexthop for mail that leaves: the transport's own, else relayhost,
  * else the recipient domain (lower case). */
 static void remote_nexthop(buf_t *nexthop, const char *domain)
@@ -296,17 +344,91 @@ static void remote_nexthop(buf_t *nexthop, const char *domain)
         buf_puts(nexthop, cache.relayhost);
         return;
     }
-    buf_puts(nexthop, domain);
-    buf_lower(nexthop);
-    if (nexthop->len > 0 && nexthop->data[nexthop->len - 1] == '.')
-        buf_truncate(nexthop, nexthop->len - 1);
+    domain_nexthop(nexthop, domain);
 }
 
-int resolve_address(const char *addr, buf_t *transport, buf_t *nexthop)
+/* One transport_maps key; TABLE_* result. */
+static int transport_get(const char *key, buf_t *value)
 {
-    const char *domain = addr_domain(addr);
+    return maps_get(cache.transport_maps, key, value);
+}
 
-    load_settings();
+/* The domain, then its parents: "a.b.c" -> ".b.c", ".c" (or "b.c", "c"
+ * when transport_maps is in parent_domain_matches_subdomains). */
+static int transport_find_domain(const char *domain, buf_t *value)
+{
+    buf_t key = BUF_INIT;
+    const char *p = domain;
+    int rc = transport_get(domain, value);
+
+    if (domain[0] == '[')
+        return rc;                          /* an address literal has no parents */
+    while (rc == TABLE_NOTFOUND && (p = strchr(p, '.')) != NULL) {
+        buf_reset(&key);
+        buf_puts(&key, cache.transport_parents ? p + 1 : p);
+        p++;
+        if (key.len == 0 || (key.len == 1 && key.data[0] == '.'))
+            break;
+        rc = transport_get(buf_str(&key), value);
+    }
+    buf_release(&key);
+    return rc;
+}
+
+/* The search order of transport(5): user+ext@domain, user@domain, domain,
+ * its parents, then "*". */
+static int transport_find(const char *addr, buf_t *value)
+{
+    buf_t lp = BUF_INIT, dom = BUF_INIT, base = BUF_INIT, key = BUF_INIT;
+    int rc;
+
+    addr_split(addr, &lp, &dom);
+    rc = transport_get(addr, value);
+    if (rc == TABLE_NOTFOUND && *cache.recipient_delimiter != 0) {
+        addr_split_extension(buf_str(&lp), cache.recipient_delimiter, &base, NULL);
+        if (base.len != lp.len) {
+            buf_printf(&key, "%s@%s", buf_str(&base), buf_str(&dom));
+            rc = transport_get(buf_str(&key), value);
+        }
+    }
+    if (rc == TABLE_NOTFOUND && dom.len > 0) {
+        buf_t domain = BUF_INIT;
+
+        domain_nexthop(&domain, buf_str(&dom));
+        rc = transport_find_domain(buf_str(&domain), value);
+        buf_release(&domain);
+    }
+    if (rc == TABLE_NOTFOUND)
+        rc = transport_get("*", value);
+    buf_release(&lp);
+    buf_release(&dom);
+    buf_release(&base);
+    buf_release(&key);
+    return rc;
+}
+
+/* Applies a transport_maps result "transport:nexthop": an empty transport
+ * keeps the class's; an empty nexthop keeps the class's when the transport
+ * is empty too, else becomes the recipient domain. */
+static void transport_apply(const char *result, const char *domain, buf_t *transport,
+                            buf_t *nexthop)
+{
+    buf_t t = BUF_INIT, n = BUF_INIT;
+
+    split_transport(result, &t, &n);
+    if (t.len > 0)
+        buf_set(transport, buf_str(&t));
+    if (n.len > 0)
+        buf_set(nexthop, buf_str(&n));
+    else if (t.len > 0)
+        domain_nexthop(nexthop, domain);
+    buf_release(&t);
+    buf_release(&n);
+}
+
+/* The class defaults. */
+static int class_route(const char *domain, buf_t *transport, buf_t *nexthop)
+{
     if (resolve_local_domain(domain)) {
         split_transport(cache.local_transport, transport, nexthop);
         if (nexthop->len == 0)
@@ -321,4 +443,22 @@ int resolve_address(const char *addr, buf_t *transport, buf_t *nexthop)
     split_transport(cache.default_transport, transport, nexthop);
     remote_nexthop(nexthop, domain);
     return ADDR_CLASS_DEFAULT;
+}
+
+int resolve_address(const char *addr, buf_t *transport, buf_t *nexthop)
+{
+    const char *domain = addr_domain(addr);
+    buf_t value = BUF_INIT;
+    int class, rc;
+
+    load_settings();
+    class = class_route(domain, transport, nexthop);
+    if (cache.transport_maps == NULL)
+        return class;
+    /* transport_maps decide for every class, local domains included. */
+    rc = transport_find(addr, &value);
+    if (rc == TABLE_FOUND)
+        transport_apply(buf_str(&value), domain, transport, nexthop);
+    buf_release(&value);
+    return rc == TABLE_ERROR ? -1 : class;
 }

@@ -3,7 +3,7 @@
 # something is missing. Without root it says what to install and stops.
 set -e
 need="build-essential libssl-dev liblmdb-dev libcap-dev libcmocka-dev pkg-config \
-      swaks python3 python3-aiosmtpd openssl lmdb-utils procps"
+      swaks python3 python3-aiosmtpd openssl lmdb-utils procps dnsmasq-base"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -112,6 +112,9 @@ class Instance:
             f.write("qmgr unix n - n 300 1 qmgr\n")
             f.write("local unix - n n - - local\n")
             f.write("pickup unix n - n 60 1 pickup\n")
+            f.write("smtp unix - - n - - smtp\n")
+            f.write("relay unix - - n - - smtp\n")
+            f.write("lmtp unix - - n - - lmtp\n")
             f.write(extra)
 
     # -- commands ------------------------------------------------------

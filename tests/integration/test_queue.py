@@ -73,10 +73,10 @@ def test_soft_bounce_defers():
 
 
 def test_deferral_then_expiry():
-    inst = Instance("expire", MAIN_CF)
+    inst = Instance("expire", MAIN_CF + "default_transport = notrunning\n")
     try:
         inst.start()
-        # No smtp transport in master.cf: remote mail is deferred.
+        # A transport master.cf does not run: remote mail is deferred.
         send(inst, "friend@remote.example", "toremote")
         files = inst.wait_for("a deferred file", lambda: inst.queue_files("deferred"))
         qid = os.path.basename(files[0])
@@ -85,7 +85,7 @@ def test_deferral_then_expiry():
         inst.stop()
 
         # Same queue, now with a zero lifetime: the next attempt expires it.
-        inst.write_main_cf(MAIN_CF + "maximal_queue_lifetime = 0\n")
+        inst.write_main_cf(MAIN_CF + "default_transport = notrunning\nmaximal_queue_lifetime = 0\n")
         inst.start()
         inst.postfix("flush")
         box = inst.wait_for("the expiry bounce", lambda: inst.mbox("robert"), timeout=60)

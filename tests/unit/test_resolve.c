@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -224,6 +225,118 @@ static void test_route_relay_and_relayhost(void **state)
     assert_route("a@backup.test", ADDR_CLASS_RELAY, "error", "relaying disabled");
 }
 
+static void write_file(const char *name, const char *text, buf_t *path)
+{
+    FILE *f;
+
+    buf_reset(path);
+    buf_printf(path, "%s/%s", topdir, name);
+    f = fopen(buf_str(path), "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The tutorial's table: a local domain sent away, a friend's domain. */
+static void test_transport_maps_tutorial(void **state)
+{
+    buf_t path = BUF_INIT, cf = BUF_INIT;
+
+    (void) state;
+    write_file("transport", "mon_domaine.net           smtp:[11.22.33.44]\n"
+               "domaine_ami.net           smtp:[mail.domain_local.org]\n", &path);
+    buf_printf(&cf, "mydestination = mon_domaine.net, mon_second_domaine.net\n"
+               "relay_domains = $mydestination domaine_ami.net\n"
+               "relayhost = smtp.free.fr\n"
+               "transport_maps = texthash:%s\n", buf_str(&path));
+    load_with(buf_str(&cf));
+    assert_route("gaston@mon_domaine.net", ADDR_CLASS_LOCAL, "smtp", "[11.22.33.44]");
+    assert_route("Gaston@MON_DOMAINE.NET", ADDR_CLASS_LOCAL, "smtp", "[11.22.33.44]");
+    assert_route("x@domaine_ami.net", ADDR_CLASS_RELAY, "smtp", "[mail.domain_local.org]");
+    assert_route("x@mon_second_domaine.net", ADDR_CLASS_LOCAL, "local", "mail.example.org");
+    /* Not in the table: relayhost as before; subdomains need ".domain"
+     * (relay_domains, though, matches them). */
+    assert_route("x@sub.mon_domaine.net", ADDR_CLASS_RELAY, "relay", "smtp.free.fr");
+    assert_route("x@elsewhere.test", ADDR_CLASS_DEFAULT, "smtp", "smtp.free.fr");
+    buf_release(&path);
+    buf_release(&cf);
+}
+
+static void test_transport_maps_search_order(void **state)
+{
+    buf_t path = BUF_INIT, cf = BUF_INIT;
+
+    (void) state;
+    write_file("transport2",
+               "user+ext@ex.test     smtp:[full.test]\n"
+               "user@ex.test         smtp:[user.test]\n"
+               "ex.test              relay:[domain.test]:2525\n"
+               ".ex.test             smtp:[parent.test]\n"
+               "keep.test            :\n"
+               "onlyhop.test         :[gateway.test]\n"
+               "slow.test            slow:\n"
+               "err.test             error:mail for err.test is not accepted\n"
+               "*                    smtp:[wild.test]\n", &path);
+    buf_printf(&cf, "recipient_delimiter = +\nrelay_domains = keep.test\n"
+               "transport_maps = texthash:%s\n", buf_str(&path));
+    load_with(buf_str(&cf));
+    assert_route("user+ext@ex.test", ADDR_CLASS_DEFAULT, "smtp", "[full.test]");
+    assert_route("user+other@ex.test", ADDR_CLASS_DEFAULT, "smtp", "[user.test]");
+    assert_route("user@ex.test", ADDR_CLASS_DEFAULT, "smtp", "[user.test]");
+    assert_route("someone@ex.test", ADDR_CLASS_DEFAULT, "relay", "[domain.test]:2525");
+    assert_route("a@deep.sub.ex.test", ADDR_CLASS_DEFAULT, "smtp", "[parent.test]");
+    /* ":" changes nothing; an empty transport keeps the class's. */
+    assert_route("a@keep.test", ADDR_CLASS_RELAY, "relay", "keep.test");
+    assert_route("a@onlyhop.test", ADDR_CLASS_DEFAULT, "smtp", "[gateway.test]");
+    /* A transport without nexthop goes to the recipient domain. */
+    assert_route("a@Slow.Test", ADDR_CLASS_DEFAULT, "slow", "slow.test");
+    assert_route("a@err.test", ADDR_CLASS_DEFAULT, "error", "mail for err.test is not accepted");
+    assert_route("a@other.test", ADDR_CLASS_DEFAULT, "smtp", "[wild.test]");
+    assert_route("root@mail.example.org", ADDR_CLASS_LOCAL, "smtp", "[wild.test]");
+
+    /* parent_domain_matches_subdomains lists transport_maps: "ex.test"
+     * matches its subdomains, ".ex.test" is not consulted. */
+    buf_reset(&cf);
+    buf_printf(&cf, "parent_domain_matches_subdomains = transport_maps\n"
+               "transport_maps = texthash:%s\n", buf_str(&path));
+    load_with(buf_str(&cf));
+    assert_route("a@deep.sub.ex.test", ADDR_CLASS_DEFAULT, "relay", "[domain.test]:2525");
+    /* No recipient_delimiter: "+ext" is part of the name. */
+    assert_route("user+other@ex.test", ADDR_CLASS_DEFAULT, "relay", "[domain.test]:2525");
+    buf_release(&path);
+    buf_release(&cf);
+}
+
+static void test_transport_maps_errors(void **state)
+{
+    buf_t t = BUF_INIT, n = BUF_INIT;
+
+    (void) state;
+    load_with("transport_maps = fail:broken\n");
+    assert_int_equal(resolve_address("a@x.test", &t, &n), -1);
+    load_with("transport_maps = texthash:/nonexistent/transport\n");
+    assert_int_equal(resolve_address("a@x.test", &t, &n), -1);
+    load_with("transport_maps = inline:{ x.test=smtp:[inline.test] }\n");
+    assert_int_equal(resolve_address("a@x.test", &t, &n), ADDR_CLASS_DEFAULT);
+    assert_string_equal(buf_str(&n), "[inline.test]");
+    buf_release(&t);
+    buf_release(&n);
+}
+
+/* The loop guard's question: is this address one of ours? */
+static void test_address_is_ours(void **state)
+{
+    unsigned char v4[4] = { 192, 0, 2, 7 }, lo[4] = { 127, 0, 0, 1 };
+
+    (void) state;
+    load_with("inet_interfaces = 192.0.2.7\n");
+    assert_true(resolve_address_is_ours(AF_INET, v4));
+    assert_false(resolve_address_is_ours(AF_INET, lo));
+    load_with("inet_interfaces = loopback-only\n");
+    assert_true(resolve_address_is_ours(AF_INET, lo));
+    assert_false(resolve_address_is_ours(AF_INET, v4));
+}
+
 /* The cache holds until resolve_reset. */
 static void test_cache_and_reset(void **state)
 {
@@ -256,6 +369,10 @@ int main(void)
         cmocka_unit_test(test_myorigin_file),
         cmocka_unit_test(test_route_defaults),
         cmocka_unit_test(test_route_relay_and_relayhost),
+        cmocka_unit_test(test_transport_maps_tutorial),
+        cmocka_unit_test(test_transport_maps_search_order),
+        cmocka_unit_test(test_transport_maps_errors),
+        cmocka_unit_test(test_address_is_ours),
         cmocka_unit_test(test_cache_and_reset),
     };
 

@@ -1,0 +1,127 @@
+/* request: one connection from qmgr. Announce the protocol, read the
+ * request, map the queue file under a shared lock, deliver, and reply once
+ * every recipient's fate is recorded (done mark or defer/bounce log, and
+ * the log line). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+#include "queue_file.h"
+#include "smtp.h"
+
+#define QUEUE_LOCK_ATTEMPTS    50      /* qmgr holds its lock only briefly */
+#define QUEUE_LOCK_PAUSE_USEC  100000
+
+/* The queue name and ID become a path: only well-formed ones. */
+static int request_names_valid(const delivery_request_t *req)
+{
+    static const char *const queues[] = {
+        QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
+    };
+
+    if (!queue_id_valid(req->queue_id))
+        return 0;
+    for (int i = 0; queues[i] != NULL; i++)
+        if (strcmp(req->queue_name, queues[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Maps the queue file with a shared lock, waiting a little while qmgr
+ * holds its exclusive one. 0, or -1 with the reason in why. */
+static int open_queue_file(const delivery_request_t *req, queue_map_t *qm, buf_t *why)
+{
+    buf_t path = BUF_INIT;
+    int rc = -1;
+
+    if (!request_names_valid(req)) {
+        buf_printf(why, "malformed queue file name %s/%s", req->queue_name, req->queue_id);
+        return -1;
+    }
+    queue_path(&path, req->queue_name, req->queue_id);
+    for (int attempt = 0; attempt < QUEUE_LOCK_ATTEMPTS; attempt++) {
+        if ((rc = queue_map_open(buf_str(&path), 1, qm)) == 0)
+            break;
+        if (errno != EWOULDBLOCK && errno != EAGAIN)
+            break;
+        usleep(QUEUE_LOCK_PAUSE_USEC);
+    }
+    if (rc < 0)
+        buf_printf(why, "cannot open queue file %s: %s", buf_str(&path), strerror(errno));
+    buf_release(&path);
+    return rc;
+}
+
+/* Every recipient gets the same deferral (the message could not be read). */
+static void defer_all(const delivery_request_t *req, int queue_fd, const char *reason,
+                      double start, delivery_result_t *res)
+{
+    for (size_t i = 0; i < req->rcpt_count; i++) {
+        double delays[4] = { 0, 0, 0, time_now() - start };
+
+        delivery_record(req, &req->rcpts[i], queue_fd, DELIVERY_DEFERRED, "4.3.0", "none",
+                        reason, delays, &res[i]);
+    }
+}
+
+static void deliver_request(const delivery_request_t *req, delivery_result_t *res)
+{
+    double start = time_now();
+    queue_map_t qm;
+    agent_msg_t msg;
+    buf_t why = BUF_INIT;
+    int content_ok = 0;
+
+    memset(&qm, 0, sizeof(qm));
+    if (open_queue_file(req, &qm, &why) < 0) {
+        msg_warn("%s: %s", req->queue_id, buf_str(&why));
+        defer_all(req, -1, buf_str(&why), start, res);
+        buf_release(&why);
+        return;
+    }
+    memset(&msg, 0, sizeof(msg));
+    msg.req = req;
+    msg.map = qm.data;
+    msg.map_size = qm.size;
+    msg.queue_fd = qm.fd;
+    msg.start = start;
+    if (req->data_offset > 0 && (unsigned long) req->data_offset < qm.size) {
+        msg.data_offset = (size_t) req->data_offset;
+        content_ok = content_scan(&msg) == 0;
+    }
+    if (!content_ok) {
+        msg_warn("%s: malformed queue file content", req->queue_id);
+        defer_all(req, qm.fd, "error reading queue file: malformed content", start, res);
+    } else {
+        deliver_message(&msg, res);
+    }
+    queue_map_close(&qm);
+    buf_release(&why);
+}
+
+void smtp_serve(service_t *svc, stream_t *client)
+{
+    delivery_request_t req;
+    delivery_result_t *res;
+
+    (void) svc;
+    stream_set_timeout(client, (int) config_time("ipc_timeout"));
+    /* Announces delivery_request_protocol, then reads the request. */
+    if (delivery_request_read(client, &req) < 0) {
+        msg_warn("malformed or missing delivery request");
+        return;
+    }
+    res = xcalloc(req.rcpt_count ? req.rcpt_count : 1, sizeof(*res));
+    deliver_request(&req, res);
+    delivery_results_send(client, &req, res);
+    if (stream_flush(client) < 0)
+        msg_warn("%s: cannot send delivery results to qmgr", req.queue_id);
+    for (size_t i = 0; i < req.rcpt_count; i++)
+        delivery_result_free(&res[i]);
+    free(res);
+    delivery_request_free(&req);
+}
