@@ -23,6 +23,7 @@ typedef struct cleanup_settings {
     int         always_add_missing_headers;
     int         replace_stray_cr_lf;
     int         ipc_timeout;            /* seconds per client read/write */
+    long        delay_warning_time;     /* seconds; 0 = no delay notices */
     argv_t     *drop_headers;           /* lower-case header names */
     const char *myhostname;
 } cleanup_settings_t;

@@ -327,6 +327,13 @@ static void time_record(cleanup_state_t *st, const char *data, size_t len)
     buf_reset(attr);
     buf_printf(attr, "create_time=%ld", (long) time(NULL));
     out_text(st, REC_TYPE_ATTR, buf_str(attr));
+    /* W: when qmgr owes the sender a "still being retried" notice. Fixed
+     * width, because qmgr overwrites it in place once the notice is sent. */
+    if (cleanup_settings.delay_warning_time > 0) {
+        buf_reset(attr);
+        buf_printf(attr, "%15ld", (long) st->arrival + cleanup_settings.delay_warning_time);
+        out_text(st, REC_TYPE_WARN, buf_str(attr));
+    }
 }
 
 static void sender_record(cleanup_state_t *st, const char *data)

@@ -37,6 +37,7 @@ void cleanup_settings_load(void)
     s->replace_stray_cr_lf = config_bool("cleanup_replace_stray_cr_lf");
     s->drop_headers = lower_case_list("message_drop_headers");
     s->myhostname = config_str("myhostname");
+    s->delay_warning_time = config_time("delay_warning_time");
 
     if (s->header_size_limit <= 0)
         msg_fatal("bad numerical configuration: header_size_limit = %ld",

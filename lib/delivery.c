@@ -1,6 +1,7 @@
 /* delivery: the qmgr <-> delivery agent conversation, and delivery_record,
  * which every agent calls to settle one recipient (mark done, defer/bounce
- * log, the Postfix "to=<...>, relay=..., status=..." log line).
+ * log, trace/ID for NOTIFY=SUCCESS, the Postfix "to=<...>, relay=...,
+ * status=..." log line).
  *
  * Wire format (attribute lists, lib/attr.h), every name required:
  *   agent -> {protocol=delivery_request_protocol}
@@ -395,15 +396,19 @@ static int append_log(const char *queue, const char *action, const delivery_requ
 }
 
 /* Writes what the outcome needs to survive a crash. Order matters for a
- * bounce: the bounce log entry is written before the recipient is marked
+ * bounce, and for a delivery the sender asked to hear about (NOTIFY=SUCCESS,
+ * trace/ID): the log entry is written before the recipient is marked
  * done, so a failure in between leaves a recipient that is retried (and
- * maybe bounced twice), never one that is done with no notice. */
+ * maybe reported twice), never one that is done with no notice. */
 static void outcome_persist(outcome_t *o, const delivery_request_t *req,
                             const delivery_rcpt_t *rcpt, int queue_fd)
 {
     if (o->result == DELIVERY_BOUNCED
         && append_log(QUEUE_BOUNCE, "failed", req, rcpt, o) < 0)
         outcome_defer(o, req, "cannot write bounce log", errno);
+    if (o->result == DELIVERY_SENT && (rcpt->notify_flags & DSN_NOTIFY_SUCCESS)
+        && append_log(QUEUE_TRACE, "delivered", req, rcpt, o) < 0)
+        outcome_defer(o, req, "cannot write trace log", errno);
     if (o->result != DELIVERY_DEFERRED && queue_mark_done(queue_fd, rcpt->offset) < 0)
         outcome_defer(o, req, "cannot mark recipient done in queue file", errno);
     if (o->result == DELIVERY_DEFERRED

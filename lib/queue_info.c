@@ -1,5 +1,6 @@
-/* queue_info: a queue file seen by the admin tools: mapped read-only,
- * walked record by record in logical order, summarised as its envelope. */
+/* queue_info: a queue file seen by qmgr and the admin tools: mapped
+ * read-only, walked record by record in logical order, summarised as its
+ * envelope. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -120,40 +121,88 @@ int queue_walk_next(queue_walk_t *walk, rec_t *rec)
 /* Envelope summary                                                   */
 /* ------------------------------------------------------------------ */
 
+/* What precedes a recipient record and belongs to it. */
+typedef struct rcpt_pending {
+    char *orig_rcpt;        /* 'O' */
+    char *dsn_orig_rcpt;    /* 'o' */
+    long  notify_flags;     /* 'n' */
+} rcpt_pending_t;
+
 typedef struct info_reader {
-    queue_info_t *info;
-    size_t        cap;
-    char         *pending_orig;     /* 'O' waiting for its recipient */
+    queue_info_t   *info;
+    const char     *base;       /* the file's bytes: record offsets */
+    size_t          cap;
+    rcpt_pending_t  pending;
 } info_reader_t;
+
+static void pending_clear(rcpt_pending_t *p)
+{
+    free(p->orig_rcpt);
+    free(p->dsn_orig_rcpt);
+    memset(p, 0, sizeof(*p));
+}
+
+static void replace_str(char **dst, const rec_t *rec)
+{
+    free(*dst);
+    *dst = xstrndup(rec->data, rec->len);
+}
 
 static void read_time(queue_info_t *info, const rec_t *rec)
 {
     char text[64];
-    long sec;
+    long sec = 0, usec = 0;
 
     if (rec->len == 0 || rec->len >= sizeof(text))
         return;
     memcpy(text, rec->data, rec->len);
     text[rec->len] = 0;
-    if (sscanf(text, "%ld", &sec) == 1 && sec > 0)
+    if (sscanf(text, "%ld %ld", &sec, &usec) >= 1 && sec > 0) {
         info->arrival = sec;
+        info->arrival_usec = usec >= 0 && usec < 1000000 ? usec : 0;
+    }
+}
+
+/* The value of "name=value" when the record is that attribute. */
+static int attr_value(const rec_t *rec, const char *name, rec_t *value)
+{
+    size_t nlen = strlen(name);
+
+    if (rec->len <= nlen || memcmp(rec->data, name, nlen) != 0 || rec->data[nlen] != '=')
+        return 0;
+    value->type = rec->type;
+    value->data = rec->data + nlen + 1;
+    value->len = rec->len - nlen - 1;
+    value->offset = rec->offset;
+    return 1;
 }
 
 static void read_attr(queue_info_t *info, const rec_t *rec)
 {
-    static const char name[] = "create_time=";
-    size_t nlen = sizeof(name) - 1;
     rec_t value;
     long t;
 
-    if (rec->len <= nlen || memcmp(rec->data, name, nlen) != 0)
+    if (attr_value(rec, "create_time", &value)) {
+        if (rec_decimal(&value, &t) == 0 && t > 0)
+            info->create_time = t;
+    } else if (attr_value(rec, "client_name", &value)) {
+        replace_str(&info->client_name, &value);
+    } else if (attr_value(rec, "client_address", &value)) {
+        replace_str(&info->client_address, &value);
+    }
+}
+
+/* Only the first W counts: it is the one qmgr updates in place. */
+static void read_warn(info_reader_t *r, const rec_t *rec)
+{
+    queue_info_t *info = r->info;
+    long t;
+
+    if (info->warn_offset != 0 || rec_decimal(rec, &t) < 0)
         return;
-    value.type = rec->type;
-    value.data = rec->data + nlen;
-    value.len = rec->len - nlen;
-    value.offset = rec->offset;
-    if (rec_decimal(&value, &t) == 0 && t > 0)
-        info->create_time = t;
+    info->warn_time = t;
+    info->warn_offset = (long) (rec->data - r->base);
+    info->warn_len = rec->len;
 }
 
 static void add_recipient(info_reader_t *r, const rec_t *rec)
@@ -167,8 +216,12 @@ static void add_recipient(info_reader_t *r, const rec_t *rec)
     }
     rcpt = &info->rcpts[info->rcpt_count++];
     rcpt->address = xstrndup(rec->data, rec->len);
-    rcpt->orig_rcpt = r->pending_orig ? r->pending_orig : xstrdup("");
-    r->pending_orig = NULL;
+    rcpt->orig_rcpt = r->pending.orig_rcpt ? r->pending.orig_rcpt : xstrdup("");
+    rcpt->dsn_orig_rcpt = r->pending.dsn_orig_rcpt ? r->pending.dsn_orig_rcpt : xstrdup("");
+    rcpt->notify_flags = r->pending.notify_flags;
+    r->pending.orig_rcpt = NULL;
+    r->pending.dsn_orig_rcpt = NULL;
+    r->pending.notify_flags = 0;
     rcpt->offset = (long) rec->offset;
     rcpt->done = rec->type != REC_TYPE_RCPT;
     if (!rcpt->done)
@@ -178,20 +231,38 @@ static void add_recipient(info_reader_t *r, const rec_t *rec)
 /* A record of the envelope or of the extracted segment. */
 static void read_envelope_record(info_reader_t *r, const rec_t *rec)
 {
+    queue_info_t *info = r->info;
+    long value;
+
     switch (rec->type) {
     case REC_TYPE_TIME:
-        read_time(r->info, rec);
+        read_time(info, rec);
         break;
     case REC_TYPE_ATTR:
-        read_attr(r->info, rec);
+        read_attr(info, rec);
         break;
     case REC_TYPE_FROM:
-        free(r->info->sender);
-        r->info->sender = xstrndup(rec->data, rec->len);
+        replace_str(&info->sender, rec);
+        break;
+    case REC_TYPE_WARN:
+        read_warn(r, rec);
+        break;
+    case REC_TYPE_DSN_RET:
+        if (rec_decimal(rec, &value) == 0)
+            info->dsn_ret = value;
+        break;
+    case REC_TYPE_DSN_ENVID:
+        replace_str(&info->envid, rec);
+        break;
+    case REC_TYPE_DSN_ORCPT:
+        replace_str(&r->pending.dsn_orig_rcpt, rec);
+        break;
+    case REC_TYPE_DSN_NOTIFY:
+        if (rec_decimal(rec, &value) == 0)
+            r->pending.notify_flags = value;
         break;
     case REC_TYPE_ORCP:
-        free(r->pending_orig);
-        r->pending_orig = xstrndup(rec->data, rec->len);
+        replace_str(&r->pending.orig_rcpt, rec);
         break;
     case REC_TYPE_RCPT:
     case REC_TYPE_DONE:
@@ -241,8 +312,9 @@ int queue_info_parse(const char *data, size_t size, const struct stat *st, queue
     info->st = *st;
     memset(&r, 0, sizeof(r));
     r.info = info;
+    r.base = data;
     ok = read_records(&r, data, size) == 0;
-    free(r.pending_orig);
+    pending_clear(&r.pending);
     if (!ok) {
         queue_info_free(info);
         errno = EINVAL;
@@ -254,6 +326,12 @@ int queue_info_parse(const char *data, size_t size, const struct stat *st, queue
         info->create_time = info->arrival;
     if (info->sender == NULL)
         info->sender = xstrdup("");
+    if (info->envid == NULL)
+        info->envid = xstrdup("");
+    if (info->client_name == NULL)
+        info->client_name = xstrdup("");
+    if (info->client_address == NULL)
+        info->client_address = xstrdup("");
     return 0;
 }
 
@@ -279,9 +357,13 @@ void queue_info_free(queue_info_t *info)
     for (i = 0; i < info->rcpt_count; i++) {
         free(info->rcpts[i].address);
         free(info->rcpts[i].orig_rcpt);
+        free(info->rcpts[i].dsn_orig_rcpt);
     }
     free(info->rcpts);
     free(info->sender);
+    free(info->envid);
+    free(info->client_name);
+    free(info->client_address);
     memset(info, 0, sizeof(*info));
 }
 

@@ -1,9 +1,11 @@
-/* queue_info: read-only access to a queue file for the queue tools
- * (mailq, postcat, qshape, postsuper): a read-only map, a record walk in
- * logical order (following 'p' pointer records), and the envelope summary
- * (size, arrival, create time, sender, recipients to do and done) taken
+/* queue_info: reading a queue file, for qmgr and the queue tools (mailq,
+ * postcat, qshape, postsuper): a read-only map, a record walk in logical
+ * order (following 'p' pointer records), and the envelope summary (size,
+ * arrival, create time, sender, DSN and client attributes, the delay
+ * warning record, recipients to do and done with their offsets) taken
  * from both the envelope and the extracted segment. Nothing is locked and
- * nothing is written. */
+ * nothing is written here: qmgr maps the file itself, locked, and parses
+ * the bytes with queue_info_parse. */
 #ifndef FACTEUR_QUEUE_INFO_H
 #define FACTEUR_QUEUE_INFO_H
 
@@ -47,6 +49,8 @@ typedef struct queue_info_rcpt {
     char *orig_rcpt;        /* "" when there was no 'O' record */
     long  offset;           /* of the 'R' (or 'D', '/') record */
     int   done;             /* delivered, bounced or cancelled */
+    char *dsn_orig_rcpt;    /* 'o' record before it: "rfc822;addr", "" without */
+    long  notify_flags;     /* 'n' record before it: DSN_NOTIFY_* bits, 0 without */
 } queue_info_rcpt_t;
 
 typedef struct queue_info {
@@ -59,6 +63,14 @@ typedef struct queue_info {
     size_t             rcpt_count;
     size_t             rcpt_todo;     /* how many are not done */
     struct stat        st;
+    long               arrival_usec;  /* T microseconds (0 without) */
+    char              *envid;         /* 'i' DSN ENVID, "" without */
+    long               dsn_ret;       /* '<' DSN RET: 0, 1 = FULL, 2 = HDRS */
+    char              *client_name;   /* A client_name=, "" without */
+    char              *client_address;/* A client_address=, "" without */
+    long               warn_time;     /* first 'W': next delay warning, 0 = none due */
+    long               warn_offset;   /* of that W record's data; 0 when there is none */
+    size_t             warn_len;      /* its data length (the field width) */
 } queue_info_t;
 
 /* Reads and parses path. 0, or -1 with errno: ENOENT when the file went

@@ -1,6 +1,7 @@
 /* queue_scan: a depth-first walk over one queue folder and its one-letter
  * hashed subfolders (0-9, A-F), yielding regular files; by default only
- * the complete queue files that readers may take. */
+ * the complete queue files that readers may take, and with QUEUE_SCAN_DUE
+ * only those whose mtime is not after the due limit. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 struct queue_scan {
     int    flags;
+    time_t due;
     int    error;
     int    depth;
     DIR   *dirs[QUEUE_SCAN_DEPTH_MAX];
@@ -56,6 +58,11 @@ queue_scan_t *queue_scan_open(const char *queue, int flags)
     return scan;
 }
 
+void queue_scan_set_due(queue_scan_t *scan, time_t due)
+{
+    scan->due = due;
+}
+
 int queue_scan_error(const queue_scan_t *scan)
 {
     return scan->error;
@@ -92,11 +99,28 @@ static void scan_descend(queue_scan_t *scan, const char *path)
 }
 
 /* Whether a regular file is one the caller asked for. */
-static int wanted(const queue_scan_t *scan, const char *name, const struct stat *st)
+static int wanted(int flags, time_t due, const char *name, const struct stat *st)
 {
-    if (scan->flags & QUEUE_SCAN_ALL)
+    if (!S_ISREG(st->st_mode))
+        return 0;
+    if (flags & QUEUE_SCAN_ALL)
         return 1;
-    return queue_id_valid(name) && queue_mode_complete(st->st_mode);
+    if (!queue_id_valid(name) || !queue_mode_complete(st->st_mode))
+        return 0;
+    return !(flags & QUEUE_SCAN_DUE) || st->st_mtime <= due;
+}
+
+int queue_scan_file(const char *path, int flags, time_t due, struct stat *st)
+{
+    const char *slash = strrchr(path, '/');
+
+    /* lstat, not stat: a symlink planted in a queue is never followed. */
+    if (lstat(path, st) < 0) {
+        if (errno != ENOENT)
+            msg_warn("stat %s: %m", path);
+        return 0;
+    }
+    return wanted(flags, due, slash ? slash + 1 : path, st);
 }
 
 int queue_scan_next(queue_scan_t *scan, queue_scan_entry_t *entry)
@@ -128,7 +152,7 @@ int queue_scan_next(queue_scan_t *scan, queue_scan_entry_t *entry)
                 scan_descend(scan, scan->path.data);
             continue;
         }
-        if (!S_ISREG(entry->st.st_mode) || !wanted(scan, de->d_name, &entry->st))
+        if (!wanted(scan->flags, scan->due, de->d_name, &entry->st))
             continue;
         buf_set(&scan->name, de->d_name);
         entry->id = scan->name.data;

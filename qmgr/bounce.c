@@ -1,7 +1,8 @@
-/* bounce: builds a non-delivery notice (RFC 3464 multipart/report: a
- * human explanation, a delivery-status part, the original message or its
- * headers) and submits it through cleanup with the null sender, so that
- * it becomes an ordinary queue file. */
+/* bounce: builds the sender's delivery status notices (RFC 3464
+ * multipart/report: a human explanation, a delivery-status part, the
+ * original message or its headers): non-delivery, delay warning and
+ * successful delivery. Each is submitted through cleanup with the null
+ * sender, so that it becomes an ordinary queue file. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,8 +24,65 @@
 
 #define DSN_RET_HDRS     2
 
+/* What differs between the kinds of notice. */
+typedef struct notice_style {
+    const char *name;                 /* for warnings */
+    const char *subject;
+    const char *action;               /* RFC 3464 Action: */
+    const char *default_status;
+    const char *original_part;        /* Content-Description of the original */
+    const char *const *explanation;   /* lines after "This is the mail system ..." */
+    int         headers_only;         /* never the whole original */
+} notice_style_t;
+
+static const char *const failure_text[] = {
+    "Your message could not be delivered to one or more of its",
+    "recipients. Each failed recipient is listed below with the",
+    "reason; your original message is attached at the end.",
+    "",
+    "If you need help, write to the postmaster of this system and",
+    "include this report. You can remove any text you consider",
+    "private from the attached copy.",
+    NULL,
+};
+
+static const char *const delay_text[] = {
+    "This is a warning only: you do not need to send your message again.",
+    "",
+    "Your message has not been delivered yet to the recipients listed",
+    "below, for the reason given with each. The mail system keeps trying;",
+    "you will be told again only if it finally gives up. The headers of",
+    "your message are attached at the end.",
+    NULL,
+};
+
+static const char *const success_text[] = {
+    "Your message was delivered to the recipients listed below, as you",
+    "asked. Delivery to a mailbox is final: you will hear nothing more",
+    "about it. A system further on may still report trouble with a",
+    "message that was passed on to it.",
+    NULL,
+};
+
+static const notice_style_t styles[] = {
+    [NOTICE_FAILURE] = {
+        "non-delivery notification", "Undelivered Mail Returned to Sender",
+        "failed", "5.0.0", "Undelivered Message", failure_text, 0,
+    },
+    [NOTICE_DELAY] = {
+        "delay notification", "Delayed Mail (still being retried)",
+        "delayed", "4.0.0", "Undelivered Message Headers", delay_text, 1,
+    },
+    [NOTICE_SUCCESS] = {
+        "delivery status notification", "Successful Mail Delivery Report",
+        "delivered", "2.0.0", "Delivered Message Headers", success_text, 1,
+    },
+};
+
 typedef struct notice {
     const qmgr_message_t *msg;
+    const notice_style_t *style;
+    notice_kind_t         kind;
     stream_t             *s;
     buf_t                 boundary;
     buf_t                 line;
@@ -83,8 +141,8 @@ static void put_headers(notice_t *n, const char *new_id, time_t now)
     mail_date(&n->line, now);
     rec_put(n->s, REC_TYPE_NORM, n->line.data, n->line.len);
     put_linef(n, "From: Mail Delivery System <MAILER-DAEMON@%s>", c->myorigin);
-    put_line(n, "Subject: Undelivered Mail Returned to Sender");
-    addr_quote(&to, n->msg->sender);
+    put_field(n, "Subject: ", n->style->subject);
+    addr_quote(&to, n->msg->env.sender);
     put_field(n, "To: ", buf_str(&to));
     buf_release(&to);
     put_line(n, "Auto-Submitted: auto-replied");
@@ -107,19 +165,15 @@ static void put_part_start(notice_t *n, const char *description, const char *typ
 
 static void put_explanation(notice_t *n, const notice_rcpt_t *rcpts, size_t count)
 {
+    const char *const *text;
     size_t i;
 
     put_part_start(n, "Notification", "text/plain; charset=utf-8");
     put_line(n, "");
     put_linef(n, "This is the mail system at host %s.", qmgr_conf.myhostname);
     put_line(n, "");
-    put_line(n, "Your message could not be delivered to one or more of its");
-    put_line(n, "recipients. Each failed recipient is listed below with the");
-    put_line(n, "reason; your original message is attached at the end.");
-    put_line(n, "");
-    put_line(n, "If you need help, write to the postmaster of this system and");
-    put_line(n, "include this report. You can remove any text you consider");
-    put_line(n, "private from the attached copy.");
+    for (text = n->style->explanation; *text != NULL; text++)
+        put_line(n, *text);
     for (i = 0; i < count; i++) {
         const notice_rcpt_t *r = &rcpts[i];
 
@@ -141,6 +195,38 @@ static void put_explanation(notice_t *n, const notice_rcpt_t *rcpts, size_t coun
     put_line(n, "");
 }
 
+/* A status of the right class for the action ("2.0.0" delivered, "4.x.y"
+ * delayed); the recorded one when it fits. */
+static const char *status_for(const notice_t *n, const notice_rcpt_t *r)
+{
+    if (r->status[0] == 0)
+        return n->style->default_status;
+    if (n->kind == NOTICE_SUCCESS && r->status[0] != '2')
+        return n->style->default_status;
+    if (n->kind == NOTICE_DELAY && r->status[0] != '4')
+        return n->style->default_status;
+    return r->status;
+}
+
+static void put_recipient_report(notice_t *n, const notice_rcpt_t *r)
+{
+    const qmgr_message_t *msg = n->msg;
+    long lifetime = *msg->env.sender ? qmgr_conf.maximal_queue_lifetime
+                                     : qmgr_conf.bounce_queue_lifetime;
+
+    put_line(n, "");
+    put_field(n, "Final-Recipient: rfc822; ", r->recipient);
+    if (*r->dsn_orig_rcpt)
+        put_field(n, "Original-Recipient: ", r->dsn_orig_rcpt);
+    else if (*r->orig_rcpt)
+        put_field(n, "Original-Recipient: rfc822;", r->orig_rcpt);
+    put_field(n, "Action: ", n->style->action);
+    put_field(n, "Status: ", status_for(n, r));
+    put_field(n, "Diagnostic-Code: X-Postfix; ", r->reason);
+    if (n->kind == NOTICE_DELAY)
+        put_date_field(n, "Will-Retry-Until: ", (time_t) (msg->env.create_time + lifetime));
+}
+
 static void put_status_report(notice_t *n, const notice_rcpt_t *rcpts, size_t count)
 {
     const qmgr_message_t *msg = n->msg;
@@ -150,21 +236,12 @@ static void put_status_report(notice_t *n, const notice_rcpt_t *rcpts, size_t co
     put_line(n, "");
     put_field(n, "Reporting-MTA: dns; ", qmgr_conf.myhostname);
     put_field(n, "X-Postfix-Queue-ID: ", msg->id);
-    put_field(n, "X-Postfix-Sender: rfc822; ", msg->sender);
-    put_date_field(n, "Arrival-Date: ", (time_t) msg->arrival_sec);
-    for (i = 0; i < count; i++) {
-        const notice_rcpt_t *r = &rcpts[i];
-
-        put_line(n, "");
-        put_field(n, "Final-Recipient: rfc822; ", r->recipient);
-        if (*r->dsn_orig_rcpt)
-            put_field(n, "Original-Recipient: ", r->dsn_orig_rcpt);
-        else if (*r->orig_rcpt)
-            put_field(n, "Original-Recipient: rfc822;", r->orig_rcpt);
-        put_line(n, "Action: failed");
-        put_field(n, "Status: ", *r->status ? r->status : "5.0.0");
-        put_field(n, "Diagnostic-Code: X-Postfix; ", r->reason);
-    }
+    put_field(n, "X-Postfix-Sender: rfc822; ", msg->env.sender);
+    if (*msg->env.envid)
+        put_field(n, "Original-Envelope-Id: ", msg->env.envid);
+    put_date_field(n, "Arrival-Date: ", (time_t) msg->env.arrival);
+    for (i = 0; i < count; i++)
+        put_recipient_report(n, &rcpts[i]);
     put_line(n, "");
 }
 
@@ -186,7 +263,7 @@ static size_t content_start(const queue_map_t *qm, long data_offset)
  * only the header block when headers_only. */
 static void put_original_content(notice_t *n, const queue_map_t *qm, int headers_only)
 {
-    size_t pos = content_start(qm, n->msg->data_offset);
+    size_t pos = content_start(qm, n->msg->env.size.data_offset);
     int line_start = 1;
     rec_t rec;
 
@@ -203,15 +280,19 @@ static void put_original_content(notice_t *n, const queue_map_t *qm, int headers
 static void put_original(notice_t *n)
 {
     const qmgr_message_t *msg = n->msg;
-    int headers_only = msg->dsn_ret == DSN_RET_HDRS
-        || msg->content_size > qmgr_conf.bounce_size_limit;
+    int headers_only = n->style->headers_only || msg->env.dsn_ret == DSN_RET_HDRS
+        || msg->env.size.content_size > qmgr_conf.bounce_size_limit;
     buf_t path = BUF_INIT;
     queue_map_t qm;
 
-    if (headers_only)
-        put_part_start(n, "Undelivered Message Headers", "text/rfc822-headers");
-    else
-        put_part_start(n, "Undelivered Message", "message/rfc822");
+    if (headers_only) {
+        buf_set(&path, n->style->original_part);
+        if (!n->style->headers_only)
+            buf_puts(&path, " Headers");
+        put_part_start(n, path.data, "text/rfc822-headers");
+    } else {
+        put_part_start(n, n->style->original_part, "message/rfc822");
+    }
     put_line(n, "Content-Transfer-Encoding: 8bit");
     put_line(n, "");
     queue_path(&path, QUEUE_ACTIVE, msg->id);
@@ -236,13 +317,13 @@ static void put_envelope(notice_t *n)
     }
     rec_printf(n->s, REC_TYPE_TIME, "%ld %ld", (long) tv.tv_sec, (long) tv.tv_usec);
     rec_put(n->s, REC_TYPE_FROM, "", 0);
-    rec_puts(n->s, REC_TYPE_ORCP, n->msg->sender);
-    rec_puts(n->s, REC_TYPE_RCPT, n->msg->sender);
+    rec_puts(n->s, REC_TYPE_ORCP, n->msg->env.sender);
+    rec_puts(n->s, REC_TYPE_RCPT, n->msg->env.sender);
     rec_put(n->s, REC_TYPE_MESG, "", 0);
 }
 
-int bounce_send_notice(const qmgr_message_t *msg, const notice_rcpt_t *rcpts,
-                       size_t count, buf_t *new_id)
+int notice_send(const qmgr_message_t *msg, notice_kind_t kind,
+                const notice_rcpt_t *rcpts, size_t count, buf_t *new_id)
 {
     notice_t n;
     buf_t why = BUF_INIT;
@@ -252,13 +333,15 @@ int bounce_send_notice(const qmgr_message_t *msg, const notice_rcpt_t *rcpts,
 
     cl = cleanup_open("public/cleanup", CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_LOCAL_CTX, &why);
     if (cl == NULL) {
-        msg_warn("%s: cannot send non-delivery notification: %s", msg->id, buf_str(&why));
+        msg_warn("%s: cannot send %s: %s", msg->id, styles[kind].name, buf_str(&why));
         buf_release(&why);
         return -1;
     }
     buf_set(new_id, cl->queue_id);
     memset(&n, 0, sizeof(n));
     n.msg = msg;
+    n.kind = kind;
+    n.style = &styles[kind];
     n.s = cl->s;
     buf_printf(&n.boundary, "%s.%ld/%s", msg->id, (long) now, qmgr_conf.myhostname);
     put_envelope(&n);
@@ -272,8 +355,8 @@ int bounce_send_notice(const qmgr_message_t *msg, const notice_rcpt_t *rcpts,
     buf_release(&n.line);
     status = cleanup_finish(cl, &why);
     if (status != CLEANUP_STAT_OK) {
-        msg_warn("%s: non-delivery notification not accepted by cleanup: %s",
-                 msg->id, why.len ? why.data : cleanup_status_reply(status));
+        msg_warn("%s: %s not accepted by cleanup: %s", msg->id, styles[kind].name,
+                 why.len ? why.data : cleanup_status_reply(status));
         buf_release(&why);
         return -1;
     }

@@ -48,21 +48,21 @@ void deliver_request_fill(delivery_request_t *req, const qmgr_entry_t *e)
     memset(req, 0, sizeof(*req));
     req->queue_name = active_queue_name;
     req->queue_id = msg->id;
-    req->data_offset = msg->data_offset;
-    req->data_size = msg->content_size;
+    req->data_offset = msg->env.size.data_offset;
+    req->data_size = msg->env.size.content_size;
     req->transport = (char *) sched_entry_transport(e);
     req->nexthop = e->nexthop;
-    req->sender = msg->sender;
-    req->envid = msg->envid;
-    req->dsn_ret = msg->dsn_ret;
-    req->arrival_time = msg->arrival_sec;
-    req->arrival_usec = msg->arrival_usec;
+    req->sender = msg->env.sender;
+    req->envid = msg->env.envid;
+    req->dsn_ret = msg->env.dsn_ret;
+    req->arrival_time = msg->env.arrival;
+    req->arrival_usec = msg->env.arrival_usec;
     req->client = msg->client;
     req->flags = 0;
     req->rcpt_count = e->count;
     req->rcpts = xcalloc(e->count ? e->count : 1, sizeof(*req->rcpts));
     for (i = 0; i < e->count; i++) {
-        const qmgr_rcpt_t *r = &msg->rcpts[e->rcpt_index[i]];
+        const qmgr_rcpt_t *r = &msg->env.rcpts[e->rcpt_index[i]];
 
         req->rcpts[i].offset = r->offset;
         req->rcpts[i].address = r->address;

@@ -29,6 +29,7 @@ void qmgr_settings_load(void)
     c->default_concurrency = config_int("default_destination_concurrency_limit");
     c->default_rcpt_limit = config_int("default_destination_recipient_limit");
     c->bounce_size_limit = config_size("bounce_size_limit");
+    c->delay_warning_time = config_time("delay_warning_time");
     c->agent_timeout = config_time("daemon_timeout");
     c->soft_bounce = config_bool("soft_bounce");
     c->myhostname = xstrdup(config_str("myhostname"));

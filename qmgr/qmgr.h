@@ -1,6 +1,6 @@
 /* qmgr: the queue manager's private declarations, shared by the files of
  * this program only (settings, messages in the active queue, scheduler
- * entries, agent conversations, queue scans, notices). */
+ * entries, agent conversations, queue scans, the sender's notices). */
 #ifndef FACTEUR_QMGR_H
 #define FACTEUR_QMGR_H
 
@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "delivery.h"
 #include "dsn_log.h"
+#include "queue_info.h"
 
 /* Settings read once at start-up (master restarts qmgr on reload). */
 typedef struct qmgr_settings {
@@ -24,6 +25,7 @@ typedef struct qmgr_settings {
     long default_concurrency;      /* default_destination_concurrency_limit */
     long default_rcpt_limit;       /* default_destination_recipient_limit */
     long bounce_size_limit;
+    long delay_warning_time;       /* 0: no delay warnings */
     long agent_timeout;            /* daemon_timeout: give up on a silent agent */
     int  soft_bounce;
     char *myhostname;
@@ -38,32 +40,19 @@ void qmgr_settings_load(void);
 /* Seconds as an event_timer delay, capped at a day (timers re-arm). */
 int  qmgr_timer_ms(long seconds);
 
-/* One recipient still to do, as read from the queue file. */
-typedef struct qmgr_rcpt {
-    long  offset;
-    char *address;
-    char *orig_rcpt;               /* "" when unknown */
-    char *dsn_orig_rcpt;           /* "" when absent */
-    long  notify_flags;
-} qmgr_rcpt_t;
+/* A message in the active queue. Its envelope is the queue file's, as
+ * lib/queue_info reads it, with env.rcpts cut down to the recipients still
+ * to do (env.rcpt_count of them, file order). */
+typedef queue_info_rcpt_t qmgr_rcpt_t;
 
-/* A message in the active queue. */
 typedef struct qmgr_message {
-    char   *id;
-    char   *sender;
-    char   *envid;
-    char   *client;                /* "host[addr]" or "" */
-    long    dsn_ret;
-    long    arrival_sec;
-    long    arrival_usec;
-    long    create_time;
-    long    data_offset;
-    long    content_size;
-    double  active_since;          /* when qmgr took it (for delays=) */
-    qmgr_rcpt_t *rcpts;
-    size_t  rcpt_count;
-    size_t  refcount;              /* outstanding delivery entries, +1 while set up */
-    int     deferred;              /* some recipient must be tried again */
+    char        *id;
+    queue_info_t env;
+    char        *client;           /* "host[addr]" or "" */
+    double       active_since;     /* when qmgr took it (for delays=) */
+    size_t       refcount;         /* outstanding delivery entries, +1 while set up */
+    int          deferred;         /* some recipient must be tried again */
+    int          force_expire;     /* postsuper -e mark seen when it was taken */
 } qmgr_message_t;
 
 /* A delivery request waiting for, or being served by, an agent: some
@@ -97,6 +86,11 @@ void sched_forget_dead(void);                /* 'F': unthrottle every transport 
 void sched_defer_entry(qmgr_entry_t *e, const char *dsn, const char *reason, int check_done);
 const char *sched_entry_transport(const qmgr_entry_t *e);
 
+/* Whether the recipient record at offset of an open queue file is still
+ * to do ('R'); 1 also when it cannot be read or fd < 0 (never drop a
+ * recipient). */
+int  message_rcpt_todo(int fd, long offset);
+
 /* deliver.c */
 /* Connects to private/<transport> and starts the conversation. 0 when
  * started (sched_entry_done follows later), -1 when the agent is
@@ -118,7 +112,7 @@ void scan_retry_locked_later(void);
 /* trigger.c */
 void trigger_listen(int fd);
 
-/* One failed recipient of a notice (owned copies of a dsn_log entry). */
+/* One recipient of a notice (owned copies of a dsn_log entry). */
 typedef struct notice_rcpt {
     char *recipient;
     char *orig_rcpt;
@@ -130,9 +124,29 @@ typedef struct notice_rcpt {
 } notice_rcpt_t;
 
 /* bounce.c */
-/* Submits a non-delivery notice about rcpts to msg->sender. Returns 0
- * with the new queue ID in new_id, or -1 (logged) to retry later. */
-int  bounce_send_notice(const qmgr_message_t *msg, const notice_rcpt_t *rcpts,
-                        size_t count, buf_t *new_id);
+typedef enum {
+    NOTICE_FAILURE,                /* "Undelivered Mail Returned to Sender" */
+    NOTICE_DELAY,                  /* "Delayed Mail (still being retried)" */
+    NOTICE_SUCCESS                 /* "Successful Mail Delivery Report" */
+} notice_kind_t;
+
+/* Submits a delivery status notice (RFC 3464) about rcpts to the sender
+ * through cleanup. Returns 0 with the new queue ID in new_id, or -1
+ * (logged) to retry later. */
+int  notice_send(const qmgr_message_t *msg, notice_kind_t kind,
+                 const notice_rcpt_t *rcpts, size_t count, buf_t *new_id);
+
+/* notify.c: the notices at the end of an attempt. The first two return 0
+ * when done with (sent, or nothing to send), -1 to keep the message and
+ * try again later. */
+/* bounce/ID, and with expire defer/ID too (forced: every recipient still
+ * to do, "message is administratively expired" when it has no deferral
+ * reason); removes bounce/ID once sent. */
+int  notify_failures(const qmgr_message_t *msg, int expire, int forced);
+/* trace/ID (NOTIFY=SUCCESS deliveries); removes it once sent. */
+int  notify_successes(const qmgr_message_t *msg);
+/* The one delay warning, when delay_warning_time is on and the W record
+ * is due: this attempt's deferred recipients that want it; then W = 0. */
+void notify_delay(const qmgr_message_t *msg, time_t now);
 
 #endif

@@ -3,7 +3,6 @@
  * that memory stays bounded and a scan never blocks the loop for long;
  * takes the files named by 'N' triggers first; alternates incoming and
  * deferred within qmgr_message_active_limit. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +15,21 @@
 #include "log.h"
 #include "qmgr.h"
 #include "queue_file.h"
+#include "queue_scan.h"
 
-#define SCAN_DEPTH_MAX      4       /* the queue folder plus hashed levels */
 #define FEED_BATCH          100     /* messages taken per loop turn */
 #define NEW_IDS_MAX         10000   /* 'N' triggers remembered */
 #define LOCKED_RETRY_MS     61000   /* a locked file comes back after 60s */
 
+/* One pass over a queue folder (lib/queue_scan does the walk: complete
+ * files with a queue-ID name, and, unless this pass ignores time stamps,
+ * only those whose mtime is due: a deferred or put-back file's mtime is
+ * its next-attempt time). */
 typedef struct scanner {
-    const char *queue;
-    int    running;
-    int    again;                   /* restart when this pass ends */
-    int    ignore_mtime;            /* this pass takes future files too */
-    int    depth;
-    DIR   *dirs[SCAN_DEPTH_MAX];
-    buf_t  paths[SCAN_DEPTH_MAX];
+    const char   *queue;
+    int           again;            /* restart when this pass ends */
+    int           ignore_mtime;     /* this pass takes future files too */
+    queue_scan_t *walk;             /* NULL when no pass is under way */
 } scanner_t;
 
 static scanner_t incoming_scan = { .queue = QUEUE_INCOMING };
@@ -41,37 +41,24 @@ static int feed_deferred_turn;
 static char **new_ids;
 static size_t new_head, new_count, new_cap;
 
-static int scan_push_dir(scanner_t *sc, const char *path)
+static void scan_stop(scanner_t *sc)
 {
-    DIR *d = opendir(path);
-
-    if (d == NULL) {
-        if (errno != ENOENT)
-            msg_warn("open directory %s: %m", path);
-        return -1;
-    }
-    buf_set(&sc->paths[sc->depth], path);
-    sc->dirs[sc->depth++] = d;
-    return 0;
-}
-
-static void scan_pop_dir(scanner_t *sc)
-{
-    sc->depth--;
-    if (closedir(sc->dirs[sc->depth]) < 0)
-        msg_warn("close directory %s: %m", buf_str(&sc->paths[sc->depth]));
-    sc->dirs[sc->depth] = NULL;
+    queue_scan_close(sc->walk);
+    sc->walk = NULL;
 }
 
 static void scan_start(scanner_t *sc)
 {
-    while (sc->depth > 0)
-        scan_pop_dir(sc);
+    scan_stop(sc);
     sc->again = 0;
-    sc->running = scan_push_dir(sc, sc->queue) == 0;
     if (sc == &deferred_scan) {
         sc->ignore_mtime = ignore_mtime_next;
         ignore_mtime_next = 0;
+    }
+    sc->walk = queue_scan_open(sc->queue, sc->ignore_mtime ? 0 : QUEUE_SCAN_DUE);
+    if (queue_scan_error(sc->walk) != 0) {
+        errno = queue_scan_error(sc->walk);
+        msg_warn("open directory %s: %m", sc->queue);
     }
 }
 
@@ -79,7 +66,7 @@ static void scan_start(scanner_t *sc)
  * files added behind its position are not missed. */
 static void scan_request(scanner_t *sc)
 {
-    if (sc->running)
+    if (sc->walk != NULL)
         sc->again = 1;
     else
         scan_start(sc);
@@ -100,84 +87,22 @@ void scan_ignore_mtime_next(void)
     ignore_mtime_next = 1;
 }
 
-static int is_hash_dir_name(const char *name)
-{
-    return name[0] != 0 && name[1] == 0
-        && ((name[0] >= '0' && name[0] <= '9') || (name[0] >= 'A' && name[0] <= 'F'));
-}
-
-/* Whether a folder entry is a queue file qmgr may take now. */
-static int file_ready(const char *path, int ignore_mtime, time_t now)
-{
-    struct stat st;
-
-    if (lstat(path, &st) < 0) {
-        if (errno != ENOENT)
-            msg_warn("stat %s: %m", path);
-        return 0;
-    }
-    if (!S_ISREG(st.st_mode))
-        return 0;
-    /* Not yet committed: cleanup may still be writing it. */
-    if (!queue_mode_complete(st.st_mode))
-        return 0;
-    /* The mtime of a deferred (or put back) file is its next-retry time. */
-    if (!ignore_mtime && st.st_mtime > now)
-        return 0;
-    return 1;
-}
-
-static int scan_descend(scanner_t *sc, const char *path, const struct dirent *de)
-{
-    struct stat st;
-
-    if (sc->depth >= SCAN_DEPTH_MAX)
-        return 0;
-    if (de->d_type != DT_DIR) {
-        if (de->d_type != DT_UNKNOWN || lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-            return 0;
-    }
-    return scan_push_dir(sc, path) == 0;
-}
-
 /* Next queue ID of this pass in id; 0 when the pass is over. */
 static int scan_next(scanner_t *sc, buf_t *id, time_t now)
 {
-    buf_t path = BUF_INIT;
-    int found = 0;
+    queue_scan_entry_t entry;
 
-    while (!found && sc->running) {
-        struct dirent *de;
-
-        if (sc->depth == 0) {
-            sc->running = 0;
-            if (sc->again)
-                scan_start(sc);
-            continue;
+    while (sc->walk != NULL) {
+        queue_scan_set_due(sc->walk, now);
+        if (queue_scan_next(sc->walk, &entry)) {
+            buf_set(id, entry.id);
+            return 1;
         }
-        errno = 0;
-        de = readdir(sc->dirs[sc->depth - 1]);
-        if (de == NULL) {
-            if (errno != 0)
-                msg_warn("read directory %s: %m", buf_str(&sc->paths[sc->depth - 1]));
-            scan_pop_dir(sc);
-            continue;
-        }
-        if (de->d_name[0] == '.')
-            continue;
-        buf_reset(&path);
-        buf_printf(&path, "%s/%s", buf_str(&sc->paths[sc->depth - 1]), de->d_name);
-        if (is_hash_dir_name(de->d_name)) {
-            (void) scan_descend(sc, path.data, de);
-            continue;
-        }
-        if (queue_id_valid(de->d_name) && file_ready(path.data, sc->ignore_mtime, now)) {
-            buf_set(id, de->d_name);
-            found = 1;
-        }
+        scan_stop(sc);
+        if (sc->again)
+            scan_start(sc);
     }
-    buf_release(&path);
-    return found;
+    return 0;
 }
 
 void scan_add_new(const char *id)
@@ -215,13 +140,14 @@ static char *new_id_pop(void)
 static int new_id_next(buf_t *id, time_t now)
 {
     buf_t path = BUF_INIT;
+    struct stat st;
     char *nid;
     int ready = 0;
 
     while (!ready && (nid = new_id_pop()) != NULL) {
         buf_reset(&path);
         queue_path(&path, QUEUE_INCOMING, nid);
-        ready = file_ready(path.data, 0, now);
+        ready = queue_scan_file(path.data, QUEUE_SCAN_DUE, now, &st);
         buf_set(id, nid);
         free(nid);
     }
@@ -307,22 +233,21 @@ static void deferred_timer(void *ctx)
  * marks in the files say which. */
 static void recover_active(void)
 {
-    scanner_t active_scan = { .queue = QUEUE_ACTIVE };
-    buf_t id = BUF_INIT;
+    queue_scan_t *walk = queue_scan_open(QUEUE_ACTIVE, 0);
+    queue_scan_entry_t entry;
     int moved = 0;
-    int i;
 
-    scan_start(&active_scan);
-    active_scan.ignore_mtime = 1;
-    while (scan_next(&active_scan, &id, time(NULL))) {
-        if (queue_move(QUEUE_ACTIVE, QUEUE_INCOMING, id.data) < 0)
-            msg_warn("%s: move from active to incoming: %m", id.data);
+    if (queue_scan_error(walk) != 0) {
+        errno = queue_scan_error(walk);
+        msg_warn("open directory %s: %m", QUEUE_ACTIVE);
+    }
+    while (queue_scan_next(walk, &entry)) {
+        if (queue_move(QUEUE_ACTIVE, QUEUE_INCOMING, entry.id) < 0)
+            msg_warn("%s: move from active to incoming: %m", entry.id);
         else
             moved++;
     }
-    for (i = 0; i < SCAN_DEPTH_MAX; i++)
-        buf_release(&active_scan.paths[i]);
-    buf_release(&id);
+    queue_scan_close(walk);
     if (moved > 0)
         msg_debug("moved %d file(s) from active back to incoming", moved);
 }

@@ -248,18 +248,6 @@ const char *sched_entry_transport(const qmgr_entry_t *e)
     return e->dest ? e->dest->transport->name : "";
 }
 
-/* Whether the recipient record at offset is still to do. */
-static int rcpt_still_todo(int fd, long offset)
-{
-    char type;
-
-    if (fd < 0)
-        return 1;
-    if (pread(fd, &type, 1, (off_t) offset) != 1)
-        return 1;
-    return type == REC_TYPE_RCPT;
-}
-
 static double non_negative(double x)
 {
     return x > 0 ? x : 0;
@@ -270,7 +258,7 @@ void sched_defer_entry(qmgr_entry_t *e, const char *dsn, const char *reason, int
     qmgr_message_t *msg = e->msg;
     delivery_request_t req;
     double now = qmgr_now();
-    double arrival = (double) msg->arrival_sec + (double) msg->arrival_usec / 1e6;
+    double arrival = (double) msg->env.arrival + (double) msg->env.arrival_usec / 1e6;
     double delays[4];
     buf_t path = BUF_INIT;
     int fd = -1;
@@ -288,7 +276,7 @@ void sched_defer_entry(qmgr_entry_t *e, const char *dsn, const char *reason, int
     for (i = 0; i < req.rcpt_count; i++) {
         delivery_result_t res;
 
-        if (!rcpt_still_todo(fd, req.rcpts[i].offset))
+        if (!message_rcpt_todo(fd, req.rcpts[i].offset))
             continue;
         memset(&res, 0, sizeof(res));
         delivery_record(&req, &req.rcpts[i], -1, DELIVERY_DEFERRED, dsn, "none",
@@ -415,11 +403,11 @@ static qmgr_entry_t *open_entry(qmgr_entry_t **open, size_t nopen, const qmgr_de
 void sched_add(qmgr_message_t *msg)
 {
     buf_t transport = BUF_INIT, nexthop = BUF_INIT, key = BUF_INIT;
-    qmgr_entry_t **open = xcalloc(msg->rcpt_count ? msg->rcpt_count : 1, sizeof(*open));
+    qmgr_entry_t **open = xcalloc(msg->env.rcpt_count ? msg->env.rcpt_count : 1, sizeof(*open));
     size_t nopen = 0, i;
 
-    for (i = 0; i < msg->rcpt_count; i++) {
-        const char *addr = msg->rcpts[i].address;
+    for (i = 0; i < msg->env.rcpt_count; i++) {
+        const char *addr = msg->env.rcpts[i].address;
         qmgr_transport_t *t;
         qmgr_dest_t *d;
         qmgr_entry_t *e;

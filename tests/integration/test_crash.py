@@ -90,9 +90,10 @@ def test_killed_child_is_restarted():
         inst.wait_for("first removed", lambda: re.search(r"qmgr\[\d+\]: [0-9A-F]+: removed", inst.log()))
         killed = []
         for pid in inst.pids():
-            if proc_name(pid) in ("qmgr", "smtpd", "cleanup", "local"):
+            name = proc_name(pid)         # before the kill: a dead process has no name
+            if name in ("qmgr", "smtpd", "cleanup", "local"):
                 os.kill(pid, signal.SIGKILL)
-                killed.append(proc_name(pid))
+                killed.append(name)
         assert "qmgr" in killed, killed
         inst.wait_for("qmgr back", lambda: any(proc_name(p) == "qmgr" for p in inst.pids()), timeout=30)
         s = smtplib.SMTP("127.0.0.1", inst.port)

@@ -535,6 +535,63 @@ static void test_record_bounced(void **state)
     buf_release(&log);
 }
 
+/* NOTIFY=SUCCESS: a sent recipient gets a "delivered" entry in trace/ID
+ * (qmgr's success report is built from it); others and deferrals do not.
+ * A trace log that cannot be written defers the recipient. */
+static void test_record_success_trace(void **state)
+{
+    delivery_request_t req;
+    delivery_result_t res;
+    queue_map_t qm;
+    char id[QUEUE_ID_MAX + 1];
+    buf_t log = BUF_INIT;
+    found_entry_t f;
+    long saved = sample_rcpts[0].notify_flags;
+
+    (void) state;
+    record_setup(&req, id, &qm);
+    sample_rcpts[0].notify_flags = DSN_NOTIFY_SUCCESS;
+    delivery_record(&req, &req.rcpts[1], qm.fd, DELIVERY_SENT, "2.0.0", "local",
+                    "delivered to mailbox", NULL, &res);
+    delivery_result_free(&res);
+    assert_int_equal(read_dsn_log(QUEUE_TRACE, id).count, 0);
+    delivery_record(&req, &req.rcpts[0], qm.fd, DELIVERY_DEFERRED, "4.2.2", "local",
+                    "mailbox full", NULL, &res);
+    delivery_result_free(&res);
+    assert_int_equal(read_dsn_log(QUEUE_TRACE, id).count, 0);
+    delivery_record(&req, &req.rcpts[0], qm.fd, DELIVERY_SENT, "2.0.0", "local",
+                    "delivered to mailbox", NULL, &res);
+    assert_int_equal(res.result, DELIVERY_SENT);
+    delivery_result_free(&res);
+    assert_int_equal(qm.data[rcpt_offsets[0]], 'D');
+    f = read_dsn_log(QUEUE_TRACE, id);
+    assert_int_equal(f.count, 1);
+    assert_string_equal(f.action, "delivered");
+    assert_string_equal(f.status, "2.0.0");
+    assert_string_equal(f.reason, "delivered to mailbox");
+    assert_int_equal(f.offset, rcpt_offsets[0]);
+    assert_int_equal(dsn_log_remove(QUEUE_TRACE, id), 0);
+    queue_map_close(&qm);
+
+    /* trace/ is not a folder any more: the entry cannot be written. */
+    record_setup(&req, id, &qm);
+    assert_int_equal(rename(QUEUE_TRACE, "trace.saved"), 0);
+    assert_int_equal(close(open(QUEUE_TRACE, O_WRONLY | O_CREAT, 0600)), 0);
+    delivery_record(&req, &req.rcpts[0], qm.fd, DELIVERY_SENT, "2.0.0", "local",
+                    "delivered to mailbox", NULL, &res);
+    assert_int_equal(unlink(QUEUE_TRACE), 0);
+    assert_int_equal(rename("trace.saved", QUEUE_TRACE), 0);
+    assert_int_equal(res.result, DELIVERY_DEFERRED);
+    assert_int_equal(qm.data[rcpt_offsets[0]], 'R');
+    assert_int_equal(read_dsn_log(QUEUE_DEFER, id).count, 1);
+    delivery_result_free(&res);
+    take_log(&log);
+    assert_non_null(strstr(log.data, "status=deferred (cannot write trace log: "));
+    sample_rcpts[0].notify_flags = saved;
+    queue_map_close(&qm);
+    buf_release(&log);
+}
+
 /* A recipient that cannot be marked done is deferred, never lost. */
 static void test_record_mark_failure(void **state)
 {
@@ -657,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_record_deferred),
         cmocka_unit_test(test_record_bounced),
         cmocka_unit_test(test_record_mark_failure),
+        cmocka_unit_test(test_record_success_trace),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,6 +1,7 @@
 /* Unit tests for lib/queue_info: the envelope summary (size, arrival,
- * create time, sender, recipients to do and done, from both envelope and
- * extracted segments), pointer records followed and checked, malformed
+ * create time, sender, DSN and client attributes, the W record and where
+ * it is, recipients to do and done with their DSN records, from both
+ * envelope and extracted segments), pointer records followed and checked, malformed
  * files refused, the read-only map and its refusal of symlinks. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,6 +109,64 @@ static void test_summary(void **state)
     buf_release(&b);
 }
 
+/* What qmgr needs: arrival microseconds, DSN RET/ENVID, the client, the
+ * first W record with its data offset, 'o'/'n' records bound to the
+ * recipient that follows them (also a done one), reset after it. */
+static void test_dsn_and_warn(void **state)
+{
+    buf_t b = BUF_INIT;
+    struct stat st;
+    queue_info_t info;
+    size_t warn_at, carol_at;
+
+    (void) state;
+    put_size(&b, 10);
+    put(&b, REC_TYPE_TIME, "1700000000 250000");
+    put(&b, REC_TYPE_ATTR, "create_time=1700000001");
+    warn_at = put(&b, REC_TYPE_WARN, "     1700003601");
+    put(&b, REC_TYPE_WARN, "              7");
+    put(&b, REC_TYPE_ATTR, "client_name=mail.example.org");
+    put(&b, REC_TYPE_ATTR, "client_address=192.0.2.7");
+    put(&b, REC_TYPE_ATTR, "client_name_extra=ignored");
+    put(&b, REC_TYPE_DSN_RET, "2");
+    put(&b, REC_TYPE_DSN_ENVID, "env-42");
+    put(&b, REC_TYPE_FROM, "robert@example.test");
+    put(&b, REC_TYPE_DSN_ORCPT, "rfc822;Alice@example.test");
+    put(&b, REC_TYPE_DSN_NOTIFY, "10");
+    put(&b, REC_TYPE_RCPT, "alice@example.test");
+    put(&b, REC_TYPE_DSN_NOTIFY, "1");
+    put(&b, REC_TYPE_DONE, "bob@example.test");
+    carol_at = put(&b, REC_TYPE_RCPT, "carol@example.test");
+    put(&b, REC_TYPE_MESG, "");
+    put(&b, REC_TYPE_NORM, "n: 4");
+    put(&b, REC_TYPE_XTRA, "");
+    put(&b, REC_TYPE_END, "");
+    st = fake_stat(1800000000, 0700, (off_t) b.len);
+    assert_int_equal(queue_info_parse(b.data, b.len, &st, &info), 0);
+    assert_int_equal(info.arrival, 1700000000);
+    assert_int_equal(info.arrival_usec, 250000);
+    assert_int_equal(info.dsn_ret, 2);
+    assert_string_equal(info.envid, "env-42");
+    assert_string_equal(info.client_name, "mail.example.org");
+    assert_string_equal(info.client_address, "192.0.2.7");
+    assert_int_equal(info.warn_time, 1700003601);
+    assert_int_equal(info.warn_len, 15);
+    /* The data follows a type byte and a one-byte length. */
+    assert_int_equal(info.warn_offset, (long) warn_at + 2);
+    assert_memory_equal(b.data + info.warn_offset, "     1700003601", 15);
+    assert_int_equal(info.rcpt_count, 3);
+    assert_string_equal(info.rcpts[0].dsn_orig_rcpt, "rfc822;Alice@example.test");
+    assert_int_equal(info.rcpts[0].notify_flags, 10);
+    assert_string_equal(info.rcpts[1].dsn_orig_rcpt, "");
+    assert_int_equal(info.rcpts[1].notify_flags, 1);
+    assert_true(info.rcpts[1].done);
+    assert_string_equal(info.rcpts[2].dsn_orig_rcpt, "");
+    assert_int_equal(info.rcpts[2].notify_flags, 0);
+    assert_int_equal(info.rcpts[2].offset, (long) carol_at);
+    queue_info_free(&info);
+    buf_release(&b);
+}
+
 /* A maildrop-style file: no C, no T, null sender. */
 static void test_defaults(void **state)
 {
@@ -128,6 +187,14 @@ static void test_defaults(void **state)
     assert_int_equal(info.arrival, 1750000000);
     assert_int_equal(info.create_time, 1750000000);
     assert_string_equal(info.sender, "");
+    assert_string_equal(info.envid, "");
+    assert_string_equal(info.client_name, "");
+    assert_string_equal(info.client_address, "");
+    assert_int_equal(info.arrival_usec, 0);
+    assert_int_equal(info.dsn_ret, 0);
+    assert_int_equal(info.warn_time, 0);
+    assert_int_equal(info.warn_offset, 0);
+    assert_string_equal(info.rcpts[0].dsn_orig_rcpt, "");
     queue_info_free(&info);
     buf_release(&b);
 }
@@ -270,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_dsn_and_warn),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_pointers),

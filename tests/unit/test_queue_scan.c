@@ -1,6 +1,8 @@
 /* Unit tests for lib/queue_scan: complete files only by default, hashed
  * subfolders followed (and nothing else), every regular file with
- * QUEUE_SCAN_ALL, symlinks never followed, a missing folder is empty. */
+ * QUEUE_SCAN_ALL, files not yet due skipped with QUEUE_SCAN_DUE (and the
+ * same test for one file), symlinks never followed, a missing folder is
+ * empty. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -146,6 +149,66 @@ static void test_absolute_and_missing(void **state)
     queue_scan_close(scan);
 }
 
+static void set_mtime(const char *path, time_t when)
+{
+    struct timeval tv[2] = { { when, 0 }, { when, 0 } };
+
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+/* A deferred file's mtime is its next-attempt time: with QUEUE_SCAN_DUE
+ * only files due by the limit are returned, and the limit may move. */
+static void test_due(void **state)
+{
+    time_t now = time(NULL);
+    queue_scan_t *scan;
+    queue_scan_entry_t e;
+    struct stat st;
+    char *got;
+
+    (void) state;
+    assert_int_equal(mkdir("due", 0700), 0);
+    assert_int_equal(mkdir("due/A", 0700), 0);
+    make_file("due/A/A11111", 0700);
+    make_file("due/B22222", 0700);
+    make_file("due/C33333", 0600);
+    set_mtime("due/A/A11111", now - 10);
+    set_mtime("due/B22222", now + 1000);
+    set_mtime("due/C33333", now - 10);
+
+    scan = queue_scan_open("due", QUEUE_SCAN_DUE);
+    queue_scan_set_due(scan, now);
+    assert_int_equal(queue_scan_next(scan, &e), 1);
+    assert_string_equal(e.id, "A11111");
+    assert_string_equal(e.path, "due/A/A11111");
+    assert_int_equal(queue_scan_next(scan, &e), 0);
+    queue_scan_close(scan);
+
+    scan = queue_scan_open("due", QUEUE_SCAN_DUE);
+    queue_scan_set_due(scan, now + 1000);
+    got = NULL;
+    while (queue_scan_next(scan, &e))
+        if (strcmp(e.id, "B22222") == 0)
+            got = "found";
+    assert_non_null(got);
+    queue_scan_close(scan);
+
+    got = scan_all("due", 0);                  /* without the flag: all complete */
+    assert_string_equal(got, "A11111 due/A/A11111;B22222 due/B22222");
+    free(got);
+
+    assert_int_equal(queue_scan_file("due/A/A11111", QUEUE_SCAN_DUE, now, &st), 1);
+    assert_int_equal(st.st_mtime, now - 10);
+    assert_int_equal(queue_scan_file("due/B22222", QUEUE_SCAN_DUE, now, &st), 0);
+    assert_int_equal(queue_scan_file("due/B22222", 0, now, &st), 1);
+    assert_int_equal(queue_scan_file("due/C33333", QUEUE_SCAN_DUE, now, &st), 0);
+    assert_int_equal(queue_scan_file("due/C33333", QUEUE_SCAN_ALL, now, &st), 1);
+    assert_int_equal(queue_scan_file("due/D44444", 0, now, &st), 0);
+    assert_int_equal(queue_scan_file("deferred/F12345", 0, now, &st), 0);  /* symlink */
+    assert_int_equal(queue_scan_file("deferred/123456.789", 0, now, &st), 0);
+    assert_int_equal(system("rm -rf due"), 0);
+}
+
 static void test_unreadable(void **state)
 {
     queue_scan_t *scan;
@@ -166,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_complete_only),
         cmocka_unit_test(test_all_files),
         cmocka_unit_test(test_absolute_and_missing),
+        cmocka_unit_test(test_due),
         cmocka_unit_test(test_unreadable),
     };
 
