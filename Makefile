@@ -11,7 +11,7 @@ COMMANDS := postfix postconf postmap postalias sendmail postdrop postqueue posts
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
-LDLIBS  := -llmdb -lcap -lresolv
+LDLIBS  := -llmdb -lcap -lresolv -lssl -lcrypto
 
 ifeq ($(SAN),1)
 BUILD   := build-san

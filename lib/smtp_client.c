@@ -422,10 +422,18 @@ void smtp_conn_close(smtp_conn_t *c)
 {
     if (c == NULL)
         return;
+    tls_end(c->tls);
     stream_close(c->stream);
     free(c->host);
     free(c->addr);
+    free(c->nexthop);
     free(c);
+}
+
+void smtp_conn_set_nexthop(smtp_conn_t *c, const char *domain)
+{
+    free(c->nexthop);
+    c->nexthop = domain != NULL && *domain ? xstrdup(domain) : NULL;
 }
 
 /* connect() on a non-blocking socket, waiting at most timeout seconds
@@ -645,6 +653,120 @@ static void hello_refused(smtp_conn_t *c, const char *verb, smtp_reply_t *r)
     buf_release(&reason);
 }
 
+/* ---- STARTTLS ---- */
+
+/* A TLS outcome for everyone: dsn and our own reason. */
+static int tls_fail(smtp_conn_t *c, smtp_reply_t *r, const char *dsn, const char *reason)
+{
+    smtp_reply_set(r, dsn, "%s", reason);
+    c->broken = 1;
+    return -1;
+}
+
+/* "Verified", "Trusted", "Untrusted" or "Anonymous", as Postfix logs. */
+static const char *tls_trust_word(const smtp_conn_t *c, const tls_info_t *info)
+{
+    if (!info->peer_cert)
+        return "Anonymous";
+    if (!info->peer_trusted)
+        return "Untrusted";
+    if (c->set->tls_level >= TLS_LEVEL_VERIFY && info->peer_name_ok)
+        return "Verified";
+    return "Trusted";
+}
+
+/* verify/secure: the certificate must be trusted and name the server. */
+static int tls_check_peer(smtp_conn_t *c, smtp_reply_t *r, const buf_t *name)
+{
+    const tls_info_t *info = tls_session_info(c->tls);
+
+    if (c->set->tls_level < TLS_LEVEL_VERIFY)
+        return 0;
+    if (!info->peer_trusted) {
+        msg_info("server certificate verification failed for %s: %s", buf_str(name),
+                 info->verify_error[0] ? info->verify_error : "no certificate");
+        return tls_fail(c, r, "4.7.5", "Server certificate not trusted");
+    }
+    if (!info->peer_name_ok) {
+        msg_info("server certificate verification failed for %s: certificate does not "
+                 "name %s", buf_str(name), c->set->tls_level == TLS_LEVEL_SECURE && c->nexthop
+                 ? c->nexthop : c->host);
+        return tls_fail(c, r, "4.7.5", "Server certificate not verified");
+    }
+    return 0;
+}
+
+/* The handshake after "220 Ready to start TLS". */
+static int tls_handshake(smtp_conn_t *c, smtp_reply_t *r)
+{
+    buf_t why = BUF_INIT, name = BUF_INIT, summary = BUF_INIT, dot = BUF_INIT;
+    const char *secure = c->nexthop != NULL ? c->nexthop : c->host;
+    const char *names[3] = { NULL, NULL, NULL };
+    int rc = 0;
+
+    if (c->set->tls_level == TLS_LEVEL_SECURE) {
+        buf_printf(&dot, ".%s", secure);
+        names[0] = secure;
+        names[1] = buf_str(&dot);
+    } else {
+        names[0] = c->host;
+    }
+    smtp_conn_name(c, &name);
+    /* Why: a reply line the server sent after its 220 came in plaintext
+     * and must never be read as if it had come over TLS. */
+    (void) stream_purge_input(c->stream);
+    c->tls = tls_client_start(c->set->tls_ctx, c->stream, c->set->tls_timeout, c->host, names,
+                              &why);
+    if (c->tls == NULL) {
+        msg_info("SSL_connect error to %s: %s", buf_str(&name), buf_str(&why));
+        rc = tls_fail(c, r, "4.7.5", "Cannot start TLS: handshake failure");
+    } else if ((rc = tls_check_peer(c, r, &name)) == 0 && c->set->tls_loglevel >= 1) {
+        tls_info_summary(tls_session_info(c->tls), &summary);
+        msg_info("%s TLS connection established to %s: %s",
+                 tls_trust_word(c, tls_session_info(c->tls)), buf_str(&name), buf_str(&summary));
+    }
+    buf_release(&why);
+    buf_release(&name);
+    buf_release(&summary);
+    buf_release(&dot);
+    return rc;
+}
+
+/* STARTTLS after a successful EHLO, as the level asks. 0: go on (over TLS
+ * or, at "may", in plaintext); 1: TLS is up, EHLO must be sent again;
+ * -1: r holds the outcome. */
+static int start_tls(smtp_conn_t *c, smtp_reply_t *r)
+{
+    int required = c->set->tls_level >= TLS_LEVEL_ENCRYPT;
+    buf_t host = BUF_INIT, reason = BUF_INIT;
+    int rc;
+
+    if (c->set->tls_level == TLS_LEVEL_NONE || c->lmtp || c->tls != NULL)
+        return 0;
+    conn_hostaddr(c, &host);
+    if (!(c->features & SMTP_FEATURE_STARTTLS) || c->set->tls_ctx == NULL) {
+        if (required)
+            buf_printf(&reason, c->set->tls_ctx == NULL
+                       ? "TLS is required, but our TLS engine is unavailable"
+                       : "TLS is required, but was not offered by host %s", buf_str(&host));
+        rc = required ? tls_fail(c, r, "4.7.4", buf_str(&reason)) : 0;
+    } else if (send_command(c, c->set->timeouts.helo, "sending STARTTLS", r, "STARTTLS") < 0
+               || read_reply(c, c->set->timeouts.helo, "sending STARTTLS", r, NULL) < 0) {
+        rc = -1;
+    } else if (r->code / 100 != 2) {
+        /* At "may" the server keeps us in plaintext, as Postfix allows. */
+        buf_printf(&reason, "TLS is required, but host %s refused to start TLS: %s",
+                   buf_str(&host), buf_str(&r->text));
+        rc = required ? tls_fail(c, r, r->dsn[0] == '5' ? "5.7.4" : "4.7.4", buf_str(&reason))
+            : 0;
+    } else {
+        rc = tls_handshake(c, r) < 0 ? -1 : 1;
+    }
+    buf_release(&host);
+    buf_release(&reason);
+    return rc;
+}
+
 int smtp_handshake(smtp_conn_t *c, smtp_reply_t *r)
 {
     argv_t *lines = argv_new();
@@ -660,10 +782,19 @@ int smtp_handshake(smtp_conn_t *c, smtp_reply_t *r)
         verb = "HELO";
         rc = hello(c, verb, r, NULL);
     }
+    if (rc == 0 && strcmp(verb, "HELO") != 0)
+        parse_features(c, lines);
+    if (rc == 0 && (rc = start_tls(c, r)) == 1) {
+        /* Over TLS the server is asked again: its extensions may differ. */
+        c->features = 0;
+        c->size_limit = 0;
+        argv_free(lines);
+        lines = argv_new();
+        if ((rc = hello(c, verb, r, lines)) == 0)
+            parse_features(c, lines);
+    }
     if (rc > 0)
         hello_refused(c, verb, r);
-    else if (rc == 0 && strcmp(verb, "HELO") != 0)
-        parse_features(c, lines);
     argv_free(lines);
     return rc == 0 ? 0 : -1;
 }

@@ -4,8 +4,8 @@
  * MAIL, RCPT..., DATA, content and the final dot, pipelined when the server
  * offers PIPELINING, with dot-stuffing, CRLF line ends and long lines folded
  * at smtp_line_length_limit. Every recipient comes back with the reply
- * that decided its fate. I/O goes through lib/stream, so TLS can be slotted
- * in through its operations table. */
+ * that decided its fate. I/O goes through lib/stream; STARTTLS (lib/tls)
+ * slots in through its operations table. */
 #ifndef FACTEUR_SMTP_CLIENT_H
 #define FACTEUR_SMTP_CLIENT_H
 
@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "dns.h"
 #include "stream.h"
+#include "tls.h"
 
 /* ---- Nexthop ---- */
 
@@ -70,6 +71,11 @@ typedef struct smtp_settings {
     int         skip_5xx_greeting;
     int         never_send_ehlo;
     int         skip_quit_response;
+    /* STARTTLS (SMTP only, never LMTP). */
+    int         tls_level;        /* TLS_LEVEL_*: smtp_tls_security_level */
+    tls_ctx_t  *tls_ctx;          /* NULL: no TLS engine (a level >= encrypt defers) */
+    int         tls_timeout;      /* smtp_starttls_timeout */
+    int         tls_loglevel;     /* smtp_tls_loglevel: 1 logs each TLS session */
 } smtp_settings_t;
 
 /* A server reply, or a failure of ours in the same shape. */
@@ -97,6 +103,8 @@ typedef struct smtp_conn {
     const smtp_settings_t *set;
     int                    broken;     /* lost or out of sync: never reuse */
     size_t                 column;     /* content output position in the line */
+    tls_sess_t            *tls;        /* after STARTTLS */
+    char                  *nexthop;    /* for tls_level secure; NULL = host */
 } smtp_conn_t;
 
 /* Connects to addr:port within set->timeouts.connect. NULL with why
@@ -112,6 +120,9 @@ smtp_conn_t *smtp_conn_from_fd(int fd, const char *host, const char *addr, unsig
                                int lmtp, const smtp_settings_t *set);
 /* Closes and frees. */
 void smtp_conn_close(smtp_conn_t *c);
+/* The nexthop domain a certificate must name at tls_level secure (the
+ * domain itself or a subdomain); without it, the server's host name. */
+void smtp_conn_set_nexthop(smtp_conn_t *c, const char *domain);
 /* "host[addr]:port" (or "host[path]") for relay= and reasons. */
 void smtp_conn_name(const smtp_conn_t *c, buf_t *out);
 
@@ -126,7 +137,12 @@ int  smtp_read_reply(smtp_conn_t *c, int timeout, const char *stage, smtp_reply_
  * a transaction. Otherwise -1 and r holds the outcome for every recipient:
  * a reason in Postfix's words ("host H[A] refused to talk to me: 554 ...",
  * "host H[A] said: ... (in reply to EHLO command)", "lost connection ...");
- * a 5xx greeting becomes a 4.x.x deferral when skip_5xx_greeting is set. */
+ * a 5xx greeting becomes a 4.x.x deferral when skip_5xx_greeting is set.
+ * With set->tls_level, STARTTLS follows when offered (then EHLO again):
+ * at "may" a server without STARTTLS or refusing it is used in plaintext;
+ * a failed handshake, and at "encrypt" and above a server without TLS,
+ * is a 4.7.x deferral; "verify"/"secure" also need a trusted certificate
+ * naming the server host / the nexthop domain. */
 int  smtp_handshake(smtp_conn_t *c, smtp_reply_t *r);
 
 /* ---- The mail transaction ---- */

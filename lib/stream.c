@@ -21,6 +21,7 @@ struct stream {
     int     status;
     const stream_ops_t *ops;
     void   *ctx;
+    size_t (*pending)(void *ctx);   /* input held by the ops layer, or NULL */
     char    rbuf[STREAM_BUFSIZE];
     size_t  rpos, rlen;
     buf_t   wbuf;
@@ -86,8 +87,31 @@ void stream_set_timeout(stream_t *s, int seconds)
 
 void stream_set_ops(stream_t *s, const stream_ops_t *ops, void *ctx)
 {
-    s->ops = ops;
-    s->ctx = ctx;
+    s->ops = ops != NULL ? ops : &plain_ops;
+    s->ctx = ops != NULL ? ctx : NULL;
+    s->pending = NULL;
+}
+
+void stream_set_pending(stream_t *s, size_t (*pending)(void *ctx))
+{
+    s->pending = pending;
+}
+
+int stream_get_timeout(const stream_t *s)
+{
+    return s->timeout;
+}
+
+/* The ops layer has input ready without the fd being readable. */
+static int layer_pending(const stream_t *s)
+{
+    return s->pending != NULL && s->pending(s->ctx) > 0;
+}
+
+/* An op that gave up on its own deadline says ETIMEDOUT. */
+static int error_status(int err)
+{
+    return err == ETIMEDOUT ? STREAM_TIMEOUT : STREAM_IOERR;
 }
 
 int stream_status(const stream_t *s)
@@ -118,7 +142,7 @@ static int wait_fd(int fd, short events, int timeout_ms)
 
 int stream_wait_readable(stream_t *s, int timeout_ms)
 {
-    if (s->rpos < s->rlen)
+    if (s->rpos < s->rlen || layer_pending(s))
         return 1;
     return wait_fd(s->fd, POLLIN, timeout_ms);
 }
@@ -129,7 +153,7 @@ static int fill(stream_t *s)
 
     if (s->status != STREAM_OK)
         return -1;
-    if (s->timeout > 0) {
+    if (s->timeout > 0 && !layer_pending(s)) {
         int r = wait_fd(s->fd, POLLIN, s->timeout * 1000);
 
         if (r == 0) {
@@ -145,7 +169,7 @@ static int fill(stream_t *s)
         n = s->ops->read(s->ctx, s->fd, s->rbuf, sizeof(s->rbuf));
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-        s->status = STREAM_IOERR;
+        s->status = error_status(errno);
         return -1;
     }
     if (n == 0) {
@@ -213,6 +237,14 @@ size_t stream_buffered(const stream_t *s)
     return s->rlen - s->rpos;
 }
 
+size_t stream_purge_input(stream_t *s)
+{
+    size_t dropped = s->rlen - s->rpos;
+
+    s->rpos = s->rlen = 0;
+    return dropped;
+}
+
 void stream_write(stream_t *s, const void *data, size_t len)
 {
     buf_append(&s->wbuf, data, len);
@@ -263,7 +295,7 @@ int stream_flush(stream_t *s)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            s->status = STREAM_IOERR;
+            s->status = n < 0 ? error_status(errno) : STREAM_IOERR;
             buf_reset(&s->wbuf);
             return -1;
         }

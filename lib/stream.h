@@ -35,7 +35,15 @@ void      stream_free(stream_t *s);         /* frees without closing the fd */
 int       stream_fd(const stream_t *s);
 /* Seconds for each read or write to make progress; 0 = wait forever. */
 void      stream_set_timeout(stream_t *s, int seconds);
+/* ops NULL puts back the plain fd primitives (and forgets any pending hook). */
 void      stream_set_ops(stream_t *s, const stream_ops_t *ops, void *ctx);
+/* For a layer (TLS) that holds input the fd cannot show: the number of bytes
+ * it has ready for its read op. The stream waits on the fd only when the
+ * hook says 0. A read or write op that gives up on its own deadline fails
+ * with errno ETIMEDOUT, which the stream reports as STREAM_TIMEOUT; such an
+ * op waits at most stream_get_timeout() seconds for each step. */
+void      stream_set_pending(stream_t *s, size_t (*pending)(void *ctx));
+int       stream_get_timeout(const stream_t *s);
 int       stream_status(const stream_t *s);
 void      stream_clear_status(stream_t *s);
 
@@ -46,6 +54,10 @@ int       stream_read_exact(stream_t *s, void *dst, size_t len);  /* 0 or -1 */
  * at most maxlen bytes. */
 int       stream_get_line(stream_t *s, buf_t *b, size_t maxlen);
 size_t    stream_buffered(const stream_t *s);       /* bytes read ahead, not yet consumed */
+/* Throws away the bytes read ahead; returns how many. STARTTLS needs this:
+ * plaintext pipelined after the command must never be read as if it had
+ * come over TLS. */
+size_t    stream_purge_input(stream_t *s);
 /* Waits until input is available or the timeout passes: 1, 0 (timeout), -1. */
 int       stream_wait_readable(stream_t *s, int timeout_ms);
 

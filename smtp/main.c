@@ -2,6 +2,7 @@
  * process name lmtp, the LMTP agent. Serves qmgr's delivery requests on
  * private/<service>, one at a time, as mail_owner. */
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,16 +98,66 @@ static void read_address_settings(void)
     }
 }
 
+/* A service named lmtp speaks LMTP whatever the program is called. */
+static void detect_lmtp(const service_t *svc)
+{
+    if (svc->name != NULL && strcmp(svc->name, "lmtp") == 0 && !smtp_cfg.lmtp) {
+        smtp_cfg.lmtp = 1;
+        smtp_cfg.proto = "lmtp";
+    }
+}
+
+/* smtp_tls_security_level, or the older smtp_use_tls/smtp_enforce_tls. */
+static int tls_level_setting(void)
+{
+    const char *text = str_param("tls_security_level");
+    int value = 0, level;
+
+    if (*text == 0) {
+        if (config_parse_bool(config_str("smtp_enforce_tls"), &value) == 0 && value)
+            return TLS_LEVEL_ENCRYPT;
+        if (config_parse_bool(config_str("smtp_use_tls"), &value) == 0 && value)
+            return TLS_LEVEL_MAY;
+        return TLS_LEVEL_NONE;
+    }
+    if ((level = tls_level_parse(text)) < 0)
+        msg_fatal("invalid or unsupported setting: %s_tls_security_level = %s",
+                  smtp_cfg.proto, text);
+    return level;
+}
+
+/* Before the privilege drop (trust anchors may sit where only root reads,
+ * and a chroot would hide them). LMTP never uses TLS. A context that cannot
+ * be made leaves TLS off: "may" then sends in plaintext, "encrypt" and
+ * above defer. */
+static void tls_setup(service_t *svc)
+{
+    smtp_settings_t *c = &smtp_cfg.client;
+    buf_t why = BUF_INIT;
+    const char *protocols;
+
+    detect_lmtp(svc);
+    c->tls_level = smtp_cfg.lmtp ? TLS_LEVEL_NONE : tls_level_setting();
+    c->tls_timeout = time_param("starttls_timeout");
+    c->tls_loglevel = atoi(str_param("tls_loglevel"));
+    if (c->tls_level == TLS_LEVEL_NONE)
+        return;
+    protocols = c->tls_level >= TLS_LEVEL_ENCRYPT
+        ? config_str("smtp_tls_mandatory_protocols")
+        : config_str("smtp_tls_protocols");
+    c->tls_ctx = tls_client_ctx(str_param("tls_CAfile"), str_param("tls_CApath"), protocols,
+                                &why);
+    if (c->tls_ctx == NULL)
+        msg_warn("%s: TLS is disabled", buf_str(&why));
+    buf_release(&why);
+}
+
 static void read_settings(service_t *svc)
 {
     smtp_settings_t *c = &smtp_cfg.client;
     const char *port;
 
-    /* A service named lmtp speaks LMTP whatever the program is called. */
-    if (svc->name != NULL && strcmp(svc->name, "lmtp") == 0 && !smtp_cfg.lmtp) {
-        smtp_cfg.lmtp = 1;
-        smtp_cfg.proto = "lmtp";
-    }
+    detect_lmtp(svc);
     c->timeouts.connect = time_param("connect_timeout");
     c->timeouts.helo = time_param("helo_timeout");
     c->timeouts.mail = time_param("mail_timeout");
@@ -141,6 +192,7 @@ int main(int argc, char **argv)
     smtp_cfg.lmtp = strcmp(progname, "lmtp") == 0;
     smtp_cfg.proto = smtp_cfg.lmtp ? "lmtp" : "smtp";
     memset(&svc, 0, sizeof(svc));
+    opts.pre_jail = tls_setup;
     opts.post_init = read_settings;
     opts.privileged = 0;
     service_init(&svc, argc, argv, smtp_cfg.proto, &opts);

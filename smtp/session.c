@@ -28,6 +28,7 @@ typedef struct delivery {
     rcpt_state_t      *st;
     size_t             n;
     delivery_result_t *res;
+    char              *nexthop;     /* the nexthop's domain or host, for TLS "secure" */
 } delivery_t;
 
 double time_now(void)
@@ -180,6 +181,7 @@ static int session(delivery_t *d, const server_t *srv, buf_t *last)
         return 0;
     }
     smtp_conn_name(c, &relay);
+    smtp_conn_set_nexthop(c, d->nexthop);
     smtp_reply_init(&r);
     if (smtp_handshake(c, &r) < 0) {
         outcome_all(d, r.dsn, buf_str(&relay), buf_str(&r.text), time_now());
@@ -210,6 +212,23 @@ static const char *request_nexthop(const delivery_request_t *req)
     return domain ? domain : "";
 }
 
+/* "example.com" from "example.com:587" or "[mx.example.com]"; NULL for an
+ * address or a list. */
+static char *nexthop_domain(const char *nexthop)
+{
+    smtp_dest_t dest;
+    buf_t why = BUF_INIT;
+    char *domain = NULL;
+
+    if (smtp_dest_parse(nexthop, smtp_cfg.lmtp, &dest, &why) == 0) {
+        if (dest.kind == SMTP_DEST_MX || dest.kind == SMTP_DEST_HOST)
+            domain = xstrdup(dest.host);
+        smtp_dest_free(&dest);
+    }
+    buf_release(&why);
+    return domain;
+}
+
 static void try_servers(delivery_t *d, const server_list_t *servers)
 {
     buf_t last = BUF_INIT;
@@ -236,6 +255,7 @@ void deliver_message(agent_msg_t *msg, delivery_result_t *res)
     d.msg = msg;
     d.n = req->rcpt_count;
     d.res = res;
+    d.nexthop = nexthop_domain(request_nexthop(req));
     d.st = xcalloc(d.n ? d.n : 1, sizeof(*d.st));
     for (size_t i = 0; i < d.n; i++) {
         d.st[i].rcpt = &req->rcpts[i];
@@ -261,5 +281,6 @@ void deliver_message(agent_msg_t *msg, delivery_result_t *res)
         buf_release(&st->relay);
     }
     outcome_release(&fail);
+    free(d.nexthop);
     free(d.st);
 }

@@ -154,6 +154,7 @@ static void log_discarded_keywords(session_t *s)
 {
     static const char *const names[] = {
         "PIPELINING", "SIZE", "VRFY", "ETRN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
+        "STARTTLS",
     };
     buf_t list = BUF_INIT;
 
@@ -194,6 +195,8 @@ static int ehlo_action(session_t *s, const char *args)
         argv_add(lines, "VRFY");
     if (!(hide & EHLO_ETRN))
         argv_add(lines, "ETRN");
+    if (smtpd_tls_offered(s))
+        argv_add(lines, "STARTTLS");
     if (!(hide & EHLO_ENHANCED))
         argv_add(lines, "ENHANCEDSTATUSCODES");
     if (!(hide & EHLO_8BITMIME))
@@ -583,16 +586,7 @@ static int etrn_action(session_t *s, const char *args)
     return 0;
 }
 
-/* ---------- STARTTLS, AUTH: not offered yet ---------- */
-
-static int starttls_action(session_t *s, const char *args)
-{
-    if (*args != 0)
-        smtpd_reply(s, "501 5.5.4 Syntax: STARTTLS");
-    else
-        smtpd_reply(s, "502 5.5.1 Error: command not implemented");
-    return -1;
-}
+/* ---------- AUTH: not offered yet (STARTTLS is in tls.c) ---------- */
 
 static int auth_action(session_t *s, const char *args)
 {
@@ -603,20 +597,21 @@ static int auth_action(session_t *s, const char *args)
 
 /* ---------- the table ---------- */
 
-/* In Postfix's order, which is also the order of the disconnect counts. */
+/* In Postfix's order, which is also the order of the disconnect counts.
+ * CMD_PRE_TLS: what smtpd_tls_security_level=encrypt allows before TLS. */
 const smtpd_cmd_t smtpd_cmd_table[] = {
-    { "HELO",     CMD_LIMIT, helo_check, helo_action },
-    { "EHLO",     CMD_LIMIT, ehlo_check, ehlo_action },
-    { "STARTTLS", 0,         no_check,   starttls_action },
-    { "AUTH",     0,         no_check,   auth_action },
-    { "MAIL",     0,         mail_check, mail_action },
-    { "RCPT",     0,         rcpt_check, rcpt_action },
-    { "DATA",     0,         data_check, data_action },
-    { "RSET",     CMD_LIMIT, rset_check, rset_action },
-    { "NOOP",     CMD_LIMIT, no_check,   noop_action },
-    { "VRFY",     CMD_LIMIT, vrfy_check, vrfy_action },
-    { "ETRN",     CMD_LIMIT, etrn_check, etrn_action },
-    { "QUIT",     CMD_QUIT,  no_check,   quit_action },
+    { "HELO",     CMD_LIMIT | CMD_PRE_TLS, helo_check, helo_action },
+    { "EHLO",     CMD_LIMIT | CMD_PRE_TLS, ehlo_check, ehlo_action },
+    { "STARTTLS", CMD_PRE_TLS,             smtpd_starttls_check, smtpd_starttls_action },
+    { "AUTH",     0,                       no_check,   auth_action },
+    { "MAIL",     0,                       mail_check, mail_action },
+    { "RCPT",     0,                       rcpt_check, rcpt_action },
+    { "DATA",     0,                       data_check, data_action },
+    { "RSET",     CMD_LIMIT,               rset_check, rset_action },
+    { "NOOP",     CMD_LIMIT | CMD_PRE_TLS, no_check,   noop_action },
+    { "VRFY",     CMD_LIMIT,               vrfy_check, vrfy_action },
+    { "ETRN",     CMD_LIMIT,               etrn_check, etrn_action },
+    { "QUIT",     CMD_QUIT | CMD_PRE_TLS,  no_check,   quit_action },
     { NULL, 0, NULL, NULL },
 };
 

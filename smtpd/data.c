@@ -131,14 +131,17 @@ static void send_received(session_t *s)
         rec_puts(out, REC_TYPE_NORM, s->prepend->argv[i]);
     rec_printf(out, REC_TYPE_NORM, "Received: from %s (%s [%s])",
                s->helo_name ? s->helo_name : s->name, s->name, s->rfc_addr);
+    smtpd_tls_received(s, out);
     if (s->rcpt_count == 1 && s->first_rcpt != NULL) {
         addr_quote(&rcpt, s->first_rcpt);
         rec_printf(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s",
-                   smtpd_var.myhostname, smtpd_var.mail_name, s->protocol, s->queue_id);
+                   smtpd_var.myhostname, smtpd_var.mail_name, smtpd_received_protocol(s),
+                   s->queue_id);
         rec_printf(out, REC_TYPE_NORM, "\tfor <%s>; %s", buf_str(&rcpt), buf_str(&date));
     } else {
         rec_printf(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s;",
-                   smtpd_var.myhostname, smtpd_var.mail_name, s->protocol, s->queue_id);
+                   smtpd_var.myhostname, smtpd_var.mail_name, smtpd_received_protocol(s),
+                   s->queue_id);
         rec_printf(out, REC_TYPE_NORM, "\t%s", buf_str(&date));
     }
     buf_release(&date);

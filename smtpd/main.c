@@ -13,6 +13,16 @@ static void serve(service_t *svc, stream_t *client)
     smtpd_session(svc, client, client, 0, NULL);
 }
 
+static int standalone;      /* -S: stdin/stdout, where TLS has no place */
+
+/* As root, before the privilege drop: the TLS keys are often root's only. */
+static void pre_jail(service_t *svc)
+{
+    (void) svc;
+    if (!standalone)
+        smtpd_tls_init();
+}
+
 static void post_init(service_t *svc)
 {
     (void) svc;
@@ -41,10 +51,11 @@ static int strip_standalone_options(int *argc, char **argv, const char **fake_ad
 
 int main(int argc, char **argv)
 {
-    static const service_opts_t opts = { NULL, post_init, 0 };
+    static const service_opts_t opts = { pre_jail, post_init, 0 };
     service_t svc;
     const char *fake_addr = NULL;
-    int standalone = strip_standalone_options(&argc, argv, &fake_addr);
+
+    standalone = strip_standalone_options(&argc, argv, &fake_addr);
 
     memset(&svc, 0, sizeof(svc));
     service_init(&svc, argc, argv, "smtpd", &opts);

@@ -116,6 +116,13 @@ static void run_command(session_t *s, const smtpd_cmd_t *cmd, const char *args)
         s->error_count++;
         return;
     }
+    /* smtpd_tls_security_level=encrypt: nothing of substance in plaintext. */
+    if (smtpd_tls_required(s) && !(cmd->flags & CMD_PRE_TLS)) {
+        smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+        count_command(s, cmd, 0);
+        s->error_count++;
+        return;
+    }
     r = cmd->check(s, args);
     if (r == 0)
         r = cmd->action(s, args);
@@ -269,7 +276,7 @@ static int ehlo_discard_mask(void)
         { "pipelining", EHLO_PIPELINING }, { "size", EHLO_SIZE },
         { "vrfy", EHLO_VRFY }, { "etrn", EHLO_ETRN },
         { "enhancedstatuscodes", EHLO_ENHANCED }, { "8bitmime", EHLO_8BITMIME },
-        { "dsn", EHLO_DSN },
+        { "dsn", EHLO_DSN }, { "starttls", EHLO_STARTTLS },
     };
     int mask = 0;
 
@@ -376,12 +383,18 @@ void smtpd_session(service_t *svc, stream_t *in, stream_t *out, int standalone,
     s.ehlo_discard = ehlo_discard_mask();
     /* smtpd_client_restrictions, when smtpd_delay_reject=no: the refusal
      * replaces the greeting, and only QUIT is accepted afterwards. */
-    if (smtpd_check_connect(&s) != NULL)
-        smtpd_reply(&s, "%s", s.access_denied);
-    else
-        smtpd_reply(&s, "220 %s", smtpd_var.banner);
-    command_loop(&s);
+    if (smtpd_tls_wrapper_start(&s) < 0) {
+        s.end = END_EOF;
+        log_where(&s, "lost connection");
+    } else {
+        if (smtpd_check_connect(&s) != NULL)
+            smtpd_reply(&s, "%s", s.access_denied);
+        else
+            smtpd_reply(&s, "220 %s", smtpd_var.banner);
+        command_loop(&s);
+    }
     (void) smtpd_flush(&s);
+    smtpd_tls_end(&s);
     log_disconnect(&s);
     session_free(&s);
 }

@@ -14,6 +14,7 @@
 #include "service.h"
 #include "stream.h"
 #include "table.h"
+#include "tls.h"
 
 /* smtpd_forbid_bare_newline modes. */
 #define BARE_LF_NO         0     /* LF alone ends lines, even the final dot */
@@ -99,6 +100,7 @@ void smtpd_settings_load(void);
 #define EHLO_ENHANCED     (1 << 4)
 #define EHLO_8BITMIME     (1 << 5)
 #define EHLO_DSN          (1 << 6)
+#define EHLO_STARTTLS     (1 << 7)
 
 /* How a session ended, when not by QUIT. */
 #define END_NONE     0
@@ -177,6 +179,9 @@ typedef struct session {
     argv_t    *bcc;                 /* BCC user@domain: extra recipients */
     argv_t    *prepend;             /* headers to put before our Received: */
 
+    /* STARTTLS (tls.c). */
+    tls_sess_t *tls;                /* NULL until the handshake succeeded */
+
     /* Scratch. */
     buf_t      line;                /* current command line */
     buf_t      reply;
@@ -200,6 +205,7 @@ typedef struct smtpd_cmd {
 
 #define CMD_LIMIT   (1 << 0)      /* counts towards smtpd_junk_command_limit */
 #define CMD_QUIT    (1 << 1)      /* ends the session after its reply */
+#define CMD_PRE_TLS (1 << 2)      /* allowed before STARTTLS at level encrypt */
 
 const smtpd_cmd_t *smtpd_cmd_find(const char *verb, size_t len);
 extern const smtpd_cmd_t smtpd_cmd_table[];
@@ -242,6 +248,30 @@ const char *smtpd_check_eod(session_t *s);
 int  smtpd_client_in_mynetworks(session_t *s);          /* a MATCH_* answer */
 int  smtpd_client_in_list(session_t *s, match_list_t *list);   /* 1 = MATCH_FOUND */
 int  smtpd_client_local_context(session_t *s);
+
+/* tls.c: STARTTLS. Settings and the server keys are loaded once, before
+ * the privilege drop (the keys are often readable by root only). */
+typedef struct smtpd_tls_settings {
+    int         level;             /* TLS_LEVEL_NONE, _MAY or _ENCRYPT */
+    tls_ctx_t  *ctx;               /* NULL: no usable certificate */
+    long        handshake_timeout; /* smtpd_starttls_timeout */
+    int         received_header;   /* smtpd_tls_received_header */
+    int         loglevel;          /* smtpd_tls_loglevel */
+    int         wrappermode;       /* smtpd_tls_wrappermode: TLS from the start (465) */
+} smtpd_tls_settings_t;
+
+extern smtpd_tls_settings_t smtpd_tls;
+void smtpd_tls_init(void);
+int  smtpd_tls_offered(const session_t *s);      /* STARTTLS in EHLO now */
+int  smtpd_tls_required(const session_t *s);     /* level encrypt, TLS not active */
+int  smtpd_starttls_check(session_t *s, const char *args);
+int  smtpd_starttls_action(session_t *s, const char *args);
+void smtpd_tls_received(session_t *s, stream_t *out);   /* "(using ...)" lines */
+const char *smtpd_received_protocol(const session_t *s); /* ESMTPS under TLS */
+/* smtpd_tls_wrappermode: the handshake before the greeting. 0, or -1 when
+ * the session must end (logged). */
+int  smtpd_tls_wrapper_start(session_t *s);
+void smtpd_tls_end(session_t *s);
 
 /* esmtp.c: parameter helpers. */
 int  xtext_decode(buf_t *out, const char *in, size_t len);

@@ -129,6 +129,14 @@ def proc_status(pid):
     return out
 
 
+def proc_name_is(pid, name):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return os.path.basename(f.read().split(b"\0")[0].decode()) == name
+    except OSError:
+        return False
+
+
 def test_privileges_as_root():
     if not IS_ROOT:
         raise SkipTest("needs root")
@@ -152,6 +160,13 @@ def test_privileges_as_root():
             st = seen[name]
             assert st["Uid"] == [str(owner)] * 4, (name, st["Uid"])
             assert int(st["CapEff"][0], 16) == 0 and int(st["CapPrm"][0], 16) == 0, (name, st["CapEff"])
+        # Every other child too: one master just forked may still be starting
+        # (it drops privileges before it reads any input), so give it a moment.
+        for pid in inst.pids():
+            if pid == inst.master_pid():
+                continue
+            inst.wait_for("pid %d to drop root" % pid, lambda p=pid: not os.path.exists("/proc/%d" % p)
+                          or proc_status(p)["Uid"][0] != "0" or proc_name_is(p, "local"), timeout=5)
     finally:
         inst.cleanup()
 
