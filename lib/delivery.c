@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "attr.h"
@@ -460,4 +461,44 @@ void delivery_record(const delivery_request_t *req, const delivery_rcpt_t *rcpt,
     res->result = o.result;
     res->dsn = buf_steal(&o.dsn);
     res->reason = buf_steal(&o.reason);
+}
+
+#define QUEUE_LOCK_ATTEMPTS    50      /* qmgr holds its lock only briefly */
+#define QUEUE_LOCK_PAUSE_USEC  100000
+
+static int request_names_valid(const delivery_request_t *req)
+{
+    static const char *const queues[] = {
+        QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
+    };
+
+    if (!queue_id_valid(req->queue_id))
+        return 0;
+    for (int i = 0; queues[i] != NULL; i++)
+        if (strcmp(req->queue_name, queues[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int delivery_queue_open(const delivery_request_t *req, queue_map_t *qm, buf_t *why)
+{
+    buf_t path = BUF_INIT;
+    int rc = -1;
+
+    if (!request_names_valid(req)) {
+        buf_printf(why, "malformed queue file name %s/%s", req->queue_name, req->queue_id);
+        return -1;
+    }
+    queue_path(&path, req->queue_name, req->queue_id);
+    for (int attempt = 0; attempt < QUEUE_LOCK_ATTEMPTS; attempt++) {
+        if ((rc = queue_map_open(buf_str(&path), 1, qm)) == 0)
+            break;
+        if (errno != EWOULDBLOCK && errno != EAGAIN)
+            break;
+        usleep(QUEUE_LOCK_PAUSE_USEC);
+    }
+    if (rc < 0)
+        buf_printf(why, "cannot open queue file %s: %s", buf_str(&path), strerror(errno));
+    buf_release(&path);
+    return rc;
 }

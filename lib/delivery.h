@@ -14,6 +14,7 @@
 #define FACTEUR_DELIVERY_H
 
 #include "buf.h"
+#include "queue_file.h"
 #include "stream.h"
 
 #define DELIVERY_MAX_RCPT  1000
@@ -79,6 +80,12 @@ void delivery_request_free(delivery_request_t *req);   /* contents only */
 void delivery_results_send(stream_t *s, const delivery_request_t *req,
                            const delivery_result_t *res);
 void delivery_result_free(delivery_result_t *res);     /* contents only */
+
+/* Agent side: maps the request's queue file with a shared lock, waiting a
+ * little while qmgr holds its exclusive one. The queue name and ID come from
+ * a less privileged process and become a path opened by root: only
+ * well-formed ones are accepted. 0, or -1 with the reason in why. */
+int  delivery_queue_open(const delivery_request_t *req, queue_map_t *qm, buf_t *why);
 
 /* Records one recipient's fate the way every agent must: soft_bounce turns a
  * bounce into a deferral; sent/bounced -> queue_mark_done(queue_fd);

@@ -15,8 +15,6 @@
 #include "privilege.h"
 #include "queue_file.h"
 
-#define QUEUE_LOCK_ATTEMPTS    50      /* qmgr holds its lock only briefly */
-#define QUEUE_LOCK_PAUSE_USEC  100000
 
 static double time_now(void)
 {
@@ -56,47 +54,6 @@ void outcome_set_errno(local_outcome_t *out, int err, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&out->reason, fmt, ap);
     va_end(ap);
-}
-
-/* The queue names and IDs come from a less privileged process: only
- * well-formed ones may become a path opened by root. */
-static int request_names_valid(const delivery_request_t *req)
-{
-    static const char *const queues[] = {
-        QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
-    };
-
-    if (!queue_id_valid(req->queue_id))
-        return 0;
-    for (int i = 0; queues[i] != NULL; i++)
-        if (strcmp(req->queue_name, queues[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Maps the queue file with a shared lock, waiting a little while qmgr
- * holds its exclusive one. 0, or -1 with the reason in why. */
-static int open_queue_file(const delivery_request_t *req, queue_map_t *qm, buf_t *why)
-{
-    buf_t path = BUF_INIT;
-    int rc = -1;
-
-    if (!request_names_valid(req)) {
-        buf_printf(why, "malformed queue file name %s/%s", req->queue_name, req->queue_id);
-        return -1;
-    }
-    queue_path(&path, req->queue_name, req->queue_id);
-    for (int attempt = 0; attempt < QUEUE_LOCK_ATTEMPTS; attempt++) {
-        if ((rc = queue_map_open(buf_str(&path), 1, qm)) == 0)
-            break;
-        if (errno != EWOULDBLOCK && errno != EAGAIN)
-            break;
-        usleep(QUEUE_LOCK_PAUSE_USEC);
-    }
-    if (rc < 0)
-        buf_printf(why, "cannot open queue file %s: %s", buf_str(&path), strerror(errno));
-    buf_release(&path);
-    return rc;
 }
 
 /* Checks what the request says about the content against the file. */
@@ -165,7 +122,7 @@ static void deliver_request(const delivery_request_t *req, delivery_result_t *re
     buf_t why = BUF_INIT;
 
     memset(&qm, 0, sizeof(qm));
-    if (open_queue_file(req, &qm, &why) < 0) {
+    if (delivery_queue_open(req, &qm, &why) < 0) {
         msg_warn("%s: %s", req->queue_id, buf_str(&why));
         record_all(req, -1, DELIVERY_DEFERRED, "4.3.0", buf_str(&why), start, res);
         buf_release(&why);

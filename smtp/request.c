@@ -13,48 +13,6 @@
 #include "queue_file.h"
 #include "smtp.h"
 
-#define QUEUE_LOCK_ATTEMPTS    50      /* qmgr holds its lock only briefly */
-#define QUEUE_LOCK_PAUSE_USEC  100000
-
-/* The queue name and ID become a path: only well-formed ones. */
-static int request_names_valid(const delivery_request_t *req)
-{
-    static const char *const queues[] = {
-        QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
-    };
-
-    if (!queue_id_valid(req->queue_id))
-        return 0;
-    for (int i = 0; queues[i] != NULL; i++)
-        if (strcmp(req->queue_name, queues[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Maps the queue file with a shared lock, waiting a little while qmgr
- * holds its exclusive one. 0, or -1 with the reason in why. */
-static int open_queue_file(const delivery_request_t *req, queue_map_t *qm, buf_t *why)
-{
-    buf_t path = BUF_INIT;
-    int rc = -1;
-
-    if (!request_names_valid(req)) {
-        buf_printf(why, "malformed queue file name %s/%s", req->queue_name, req->queue_id);
-        return -1;
-    }
-    queue_path(&path, req->queue_name, req->queue_id);
-    for (int attempt = 0; attempt < QUEUE_LOCK_ATTEMPTS; attempt++) {
-        if ((rc = queue_map_open(buf_str(&path), 1, qm)) == 0)
-            break;
-        if (errno != EWOULDBLOCK && errno != EAGAIN)
-            break;
-        usleep(QUEUE_LOCK_PAUSE_USEC);
-    }
-    if (rc < 0)
-        buf_printf(why, "cannot open queue file %s: %s", buf_str(&path), strerror(errno));
-    buf_release(&path);
-    return rc;
-}
 
 /* Every recipient gets the same deferral (the message could not be read). */
 static void defer_all(const delivery_request_t *req, int queue_fd, const char *reason,
@@ -77,7 +35,7 @@ static void deliver_request(const delivery_request_t *req, delivery_result_t *re
     int content_ok = 0;
 
     memset(&qm, 0, sizeof(qm));
-    if (open_queue_file(req, &qm, &why) < 0) {
+    if (delivery_queue_open(req, &qm, &why) < 0) {
         msg_warn("%s: %s", req->queue_id, buf_str(&why));
         defer_all(req, -1, buf_str(&why), start, res);
         buf_release(&why);
