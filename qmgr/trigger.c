@@ -1,30 +1,12 @@
-/* trigger: the public/qmgr listener. A client connects, writes a few
- * trigger bytes and closes; each connection is read without blocking the
- * event loop, bounded in size and time, then acted upon. */
-#include <errno.h>
-#include <stdlib.h>
+/* trigger: what the trigger bytes on public/qmgr ask for (lib/trigger_server
+ * reads the connections). */
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "alloc.h"
-#include "event.h"
 #include "ipc.h"
 #include "log.h"
 #include "qmgr.h"
 #include "queue_file.h"
-
-#define TRIGGER_MAX_BYTES    1024
-#define TRIGGER_TIMEOUT_MS   2000
-#define TRIGGER_MAX_CLIENTS  64
-
-typedef struct trigger_client {
-    int    fd;
-    size_t len;
-    char   data[TRIGGER_MAX_BYTES];
-} trigger_client_t;
-
-static size_t client_count;
+#include "trigger_server.h"
 
 /* What one connection asked for. */
 typedef struct trigger_request {
@@ -101,83 +83,7 @@ static void trigger_process(const char *data, size_t len)
     scan_feed_kick();
 }
 
-static void client_timeout(void *ctx);
-
-static void client_finish(trigger_client_t *c)
-{
-    event_unwatch(c->fd);
-    event_cancel(client_timeout, c);
-    if (close(c->fd) < 0)
-        msg_warn("trigger: close: %m");
-    trigger_process(c->data, c->len);
-    free(c);
-    client_count--;
-}
-
-static void client_timeout(void *ctx)
-{
-    client_finish(ctx);
-}
-
-/* Returns 1 when the connection is finished (EOF, error, or full). */
-static int client_read(trigger_client_t *c)
-{
-    ssize_t n = read(c->fd, c->data + c->len, sizeof(c->data) - c->len);
-
-    if (n < 0)
-        return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-    if (n == 0)
-        return 1;
-    c->len += (size_t) n;
-    return c->len >= sizeof(c->data);
-}
-
-static void client_ready(int fd, void *ctx)
-{
-    (void) fd;
-    if (client_read(ctx))
-        client_finish(ctx);
-}
-
-static void client_start(int fd)
-{
-    trigger_client_t *c = xcalloc(1, sizeof(*c));
-
-    c->fd = fd;
-    client_count++;
-    if (client_count > TRIGGER_MAX_CLIENTS) {
-        /* Too many slow clients: take what is there now and move on. */
-        (void) client_read(c);
-        client_finish(c);
-        return;
-    }
-    event_watch(fd, EVENT_READ, client_ready, c);
-    event_timer(TRIGGER_TIMEOUT_MS, client_timeout, c);
-}
-
-static void listener_ready(int lfd, void *ctx)
-{
-    (void) ctx;
-    for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-        if (fd >= 0) {
-            client_start(fd);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            msg_warn("trigger: accept: %m");
-        return;
-    }
-}
-
 void trigger_listen(int fd)
 {
-    /* Non-blocking so that a client that went away between poll and
-     * accept never stalls the loop. */
-    if (fd_set_nonblock(fd, 1) < 0)
-        msg_fatal("trigger: set listener non-blocking: %m");
-    event_watch(fd, EVENT_READ, listener_ready, NULL);
+    trigger_server_listen(fd, trigger_process);
 }

@@ -447,10 +447,12 @@ def test_postsuper_structure_and_purge():
         old = find_file(inst, qid)
         with open(old, "rb") as f:
             data = f.read()
-        os.unlink(old)
         restored = os.path.join(inst.queue, "deferred", qid)
+        assert restored != old
+        # Written before the old one goes, so it cannot reuse its inode.
         with open(restored, "wb") as f:
             f.write(data)
+        os.unlink(old)
         os.chmod(restored, 0o700)
         owner = os.stat(os.path.join(inst.queue, "deferred"))
         os.chown(restored, owner.st_uid, owner.st_gid)
