@@ -11,6 +11,8 @@ COMMANDS := postfix postconf postmap postalias sendmail postdrop postqueue posts
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
+# Only programs that call OpenSSL (smtpd, smtp) load it: the others stay small.
+LDFLAGS += -Wl,--as-needed
 LDLIBS  := -llmdb -lcap -lresolv -lssl -lcrypto
 
 ifeq ($(SAN),1)

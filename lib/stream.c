@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,27 +34,37 @@ static ssize_t plain_read(void *ctx, int fd, void *b, size_t len)
     return read(fd, b, len);
 }
 
+/* Sockets: a peer that went away is an I/O error, never a SIGPIPE that
+ * kills the process; send() with MSG_NOSIGNAL says so. */
+static ssize_t socket_write(void *ctx, int fd, const void *b, size_t len)
+{
+    (void) ctx;
+    return send(fd, b, len, MSG_NOSIGNAL);
+}
+
 static ssize_t plain_write(void *ctx, int fd, const void *b, size_t len)
 {
-    ssize_t n;
-
     (void) ctx;
-    /* A peer that went away is an I/O error, never a SIGPIPE that kills
-     * the process; send() with MSG_NOSIGNAL says so for sockets. */
-    n = send(fd, b, len, MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK)
-        n = write(fd, b, len);
-    return n;
+    return write(fd, b, len);
 }
 
 static const stream_ops_t plain_ops = { plain_read, plain_write };
+static const stream_ops_t socket_ops = { plain_read, socket_write };
+
+/* Sockets and the rest (files, pipes) differ only in how they write. */
+static const stream_ops_t *default_ops(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? &socket_ops : &plain_ops;
+}
 
 stream_t *stream_fdopen(int fd)
 {
     stream_t *s = xcalloc(1, sizeof(*s));
 
     s->fd = fd;
-    s->ops = &plain_ops;
+    s->ops = default_ops(fd);
     buf_init(&s->wbuf);
     return s;
 }
@@ -87,7 +98,7 @@ void stream_set_timeout(stream_t *s, int seconds)
 
 void stream_set_ops(stream_t *s, const stream_ops_t *ops, void *ctx)
 {
-    s->ops = ops != NULL ? ops : &plain_ops;
+    s->ops = ops != NULL ? ops : default_ops(s->fd);
     s->ctx = ops != NULL ? ctx : NULL;
     s->pending = NULL;
 }

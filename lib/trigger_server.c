@@ -11,7 +11,7 @@
 #include "trigger_server.h"
 
 #define TRIGGER_TIMEOUT_MS   2000
-#define TRIGGER_MAX_CLIENTS  64
+#define TRIGGER_MAX_CLIENTS  256
 
 typedef struct trigger_client {
     int    fd;
@@ -21,6 +21,10 @@ typedef struct trigger_client {
 
 static void (*trigger_handler)(const char *data, size_t len);
 static size_t client_count;
+static int listen_fd = -1;
+static int listener_paused;
+
+static void listener_ready(int lfd, void *ctx);
 
 static void client_timeout(void *ctx);
 
@@ -33,6 +37,10 @@ static void client_finish(trigger_client_t *c)
     trigger_handler(c->data, c->len);
     free(c);
     client_count--;
+    if (listener_paused && client_count < TRIGGER_MAX_CLIENTS) {
+        listener_paused = 0;
+        event_watch(listen_fd, EVENT_READ, listener_ready, NULL);
+    }
 }
 
 static void client_timeout(void *ctx)
@@ -67,12 +75,6 @@ static void client_start(int fd)
 
     c->fd = fd;
     client_count++;
-    if (client_count > TRIGGER_MAX_CLIENTS) {
-        /* Too many slow clients: take what is there now and move on. */
-        (void) client_read(c);
-        client_finish(c);
-        return;
-    }
     event_watch(fd, EVENT_READ, client_ready, c);
     event_timer(TRIGGER_TIMEOUT_MS, client_timeout, c);
 }
@@ -81,7 +83,17 @@ static void listener_ready(int lfd, void *ctx)
 {
     (void) ctx;
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd;
+
+        /* Too many clients at once: stop accepting until some finish, and
+         * let the kernel's backlog hold the rest. Closing a client before it
+         * has written would lose its wake-up (the writer gets EPIPE). */
+        if (client_count >= TRIGGER_MAX_CLIENTS) {
+            listener_paused = 1;
+            event_unwatch(lfd);
+            return;
+        }
+        fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd >= 0) {
             client_start(fd);
@@ -98,6 +110,7 @@ static void listener_ready(int lfd, void *ctx)
 void trigger_server_listen(int fd, void (*handler)(const char *data, size_t len))
 {
     trigger_handler = handler;
+    listen_fd = fd;
     /* Non-blocking so that a client that went away between poll and accept
      * never stalls the loop. */
     if (fd_set_nonblock(fd, 1) < 0)

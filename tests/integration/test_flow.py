@@ -95,5 +95,41 @@ def test_parallel_sessions_exactly_once():
         inst.cleanup()
 
 
+def test_trigger_flood_loses_no_wakeup():
+    """300 slow wake-up clients on public/qmgr at once: every one is read
+    (none is closed before it writes), and mail sent meanwhile is delivered
+    at once, not at the next queue scan."""
+    import os
+    import socket
+    import time
+    inst = Instance("triggerflood", MAIN_CF)
+    clients = []
+    try:
+        inst.start()
+        path = os.path.join(inst.queue, "public", "qmgr")
+        for _ in range(300):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(10)
+            c.connect(path)
+            clients.append(c)
+        time.sleep(0.5)
+        broken = 0
+        for c in clients:
+            try:
+                c.sendall(b"W")
+            except OSError:
+                broken += 1
+            c.close()
+        assert broken == 0, "%d wake-ups were cut off" % broken
+        s = smtplib.SMTP("127.0.0.1", inst.port)
+        s.sendmail("robert@example.test", ["gaston@example.test"], "Subject: after\r\n\r\nafter flood\r\n")
+        s.quit()
+        inst.wait_for("prompt delivery", lambda: "after flood" in inst.mbox("gaston"), timeout=20)
+    finally:
+        for c in clients:
+            c.close()
+        inst.cleanup()
+
+
 if __name__ == "__main__":
-    run([test_pipelined_session, test_parallel_sessions_exactly_once])
+    run([test_pipelined_session, test_parallel_sessions_exactly_once, test_trigger_flood_loses_no_wakeup])
