@@ -225,6 +225,14 @@ class Instance:
             out += [os.path.join(dirpath, f) for f in files]
         return out
 
+    def find_queue_file(self, qid, queues=("incoming", "active", "deferred", "hold")):
+        """The path of queue file qid in any of the queues."""
+        for q in queues:
+            for p in self.queue_files(q):
+                if os.path.basename(p) == qid:
+                    return p
+        raise AssertionError("no queue file %s" % qid)
+
     def wait_for(self, what, predicate, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -267,6 +275,28 @@ def run(tests):
             traceback.print_exc(file=sys.stdout)
         sys.stdout.flush()
     sys.exit(1 if failed else 0)
+
+
+def queue_records(path):
+    """The records of a queue file, as (type letter, bytes), in file order
+    (Postfix's framing: type byte, little-endian base-128 length, data)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos < len(data):
+        rtype = chr(data[pos])
+        pos += 1
+        length = shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        out.append((rtype, data[pos:pos + length]))
+        pos += length
+    return out
 
 
 def mbox_messages(text):

@@ -11,7 +11,7 @@ import smtplib
 import subprocess
 import time
 
-from facteur import Instance, SBIN, run, mbox_messages
+from facteur import Instance, SBIN, run, mbox_messages, queue_records
 
 MAIN_CF = """
 myhostname = mx.example.test
@@ -73,27 +73,6 @@ def send(inst, sender, rcpts, subject):
     return replies, end, m.group(1).decode()
 
 
-def read_records(path):
-    """The queue file's records as (type, bytes)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    recs, pos = [], 0
-    while pos < len(data):
-        rtype = chr(data[pos])
-        pos += 1
-        length, shift = 0, 0
-        while True:
-            b = data[pos]
-            pos += 1
-            length |= (b & 0x7f) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        recs.append((rtype, data[pos:pos + length]))
-        pos += length
-    return recs
-
-
 def queued_anywhere(inst, qid):
     """Every queue file named qid, in any queue folder."""
     return [p for q in ("incoming", "active", "deferred", "hold", "corrupt")
@@ -121,7 +100,7 @@ def test_hold():
         held = inst.queue_files("hold")
         assert [os.path.basename(p) for p in held] == [qid], (held, inst.log())
         assert os.stat(held[0]).st_mode & 0o7777 == 0o700, oct(os.stat(held[0]).st_mode)
-        recs = read_records(held[0])
+        recs = queue_records(held[0])
         assert recs[0][0] == "C" and recs[-1] == ("E", b""), recs[:2] + recs[-2:]
         assert ("S", b"holdme@example.test") in recs, recs
         assert [r for t, r in recs if t == "R"] == [b"robert@example.test", b"gaston@example.test"]

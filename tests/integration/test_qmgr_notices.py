@@ -13,7 +13,7 @@ import re
 import smtplib
 import time
 
-from facteur import Instance, mbox_messages, run
+from facteur import Instance, mbox_messages, run, queue_records
 
 MAIN_CF = """
 myhostname = mx.example.test
@@ -54,37 +54,9 @@ def wait_deferred(inst, count):
     return deferred_ids(inst)
 
 
-def find_file(inst, qid):
-    for q in ("incoming", "active", "deferred", "hold"):
-        for p in inst.queue_files(q):
-            if os.path.basename(p) == qid:
-                return p
-    raise AssertionError("no queue file %s" % qid)
-
-
-def parse_records(data):
-    """[(type, bytes)] of a queue file."""
-    out, pos = [], 0
-    while pos < len(data):
-        rtype = chr(data[pos])
-        pos += 1
-        length = shift = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, data[pos:pos + length]))
-        pos += length
-    return out
-
-
 def warn_record(path):
     """The W record's number, or None without one."""
-    with open(path, "rb") as f:
-        recs = parse_records(f.read())
+    recs = queue_records(path)
     w = [d for t, d in recs if t == "W"]
     return int(w[0]) if w else None
 
@@ -159,7 +131,7 @@ def test_delay_warning_once():
         now = int(time.time())
         for qid in ids:
             # cleanup wrote W = arrival + delay_warning_time.
-            due = warn_record(find_file(inst, qid))
+            due = warn_record(inst.find_queue_file(qid))
             assert due is not None and 0 < due <= now + 1, (qid, due, now)
         time.sleep(2.1)
 
@@ -190,7 +162,7 @@ def test_delay_warning_once():
             sent = re.findall(r"qmgr\[\d+\]: %s: sender delay notification: [0-9A-F]+" % qid, log)
             assert len(sent) == (1 if name in ("warn-default", "warn-delay") else 0), (name, log)
             # Every message is warned at most once: W is now 0 in the file.
-            assert warn_record(find_file(inst, qid)) == 0, name
+            assert warn_record(inst.find_queue_file(qid)) == 0, name
         # The warned messages are still queued, not bounced.
         assert notices(inst, "robert", "Undelivered Mail Returned to Sender") == []
     finally:

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-from facteur import IS_ROOT, SBIN, Instance, SkipTest, run
+from facteur import IS_ROOT, SBIN, Instance, SkipTest, run, queue_records
 
 MAIN_CF = """
 myhostname = mx.example.test
@@ -48,38 +48,9 @@ def queue_ids(inst, queue):
     return sorted(os.path.basename(p) for p in inst.complete_files(queue))
 
 
-def records(path):
-    """(type, data) of every record of a queue file, in file order."""
-    with open(path, "rb") as f:
-        data = f.read()
-    out, pos = [], 0
-    while pos < len(data):
-        rtype = chr(data[pos])
-        pos += 1
-        length = shift = 0
-        while True:
-            b = data[pos]
-            pos += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((rtype, data[pos:pos + length].decode()))
-        pos += length
-    return out
-
-
-def find_file(inst, qid):
-    for q in ("incoming", "active", "deferred", "hold"):
-        for p in inst.queue_files(q):
-            if os.path.basename(p) == qid:
-                return p
-    raise AssertionError("no queue file %s" % qid)
-
-
 def envelope(inst, qid):
     """Size (from C), arrival (from T), sender and recipients of a file."""
-    recs = records(find_file(inst, qid))
+    recs = [(t, d.decode()) for t, d in queue_records(inst.find_queue_file(qid))]
     assert recs[0][0] == "C", recs[0]
     arrival = int([d for t, d in recs if t == "T"][0].split()[0])
     sender = [d for t, d in recs if t == "S"][0]
@@ -278,7 +249,7 @@ def test_postsuper_hold_release_delete_requeue():
         assert err == ["postsuper: %s: released from hold" % ids[0],
                        "postsuper: Released from hold: 1 message"], err
         assert queue_ids(inst, "deferred") == [ids[0]], inst.queue_files("deferred")
-        assert os.stat(find_file(inst, ids[0])).st_mtime <= time.time() + 1
+        assert os.stat(inst.find_queue_file(ids[0])).st_mtime <= time.time() + 1
 
         # -d of an unknown ID: nothing but the summary, exit 0.
         assert postsuper(inst, "-d", "ABCDE12345") == ["postsuper: Deleted: 0 messages"]
@@ -296,7 +267,7 @@ def test_postsuper_hold_release_delete_requeue():
         # -e: the force-expire mark (group execute) and mailq's '#'.
         err = postsuper(inst, "-e", ids[0])
         assert err == ["postsuper: %s: expired" % ids[0], "postsuper: Force-expired: 1 message"], err
-        assert os.stat(find_file(inst, ids[0])).st_mode & 0o7777 == 0o710
+        assert os.stat(inst.find_queue_file(ids[0])).st_mode & 0o7777 == 0o710
         assert re.search(r"(?m)^%s# " % ids[0], inst.cmd("postqueue", "-p").stdout)
         assert json.loads([l for l in inst.cmd("postqueue", "-j").stdout.splitlines()
                            if ids[0] in l][0])["forced_expire"] is True
@@ -318,10 +289,10 @@ def test_postsuper_hold_release_delete_requeue():
             assert re.search(r"%s: from=<robert@example\.test>, size=\d+, nrcpt=1 \(queue active\)"
                              % m.group(1), log), log
         for i in new:
-            assert os.stat(find_file(inst, i)).st_mode & 0o7777 == 0o700
+            assert os.stat(inst.find_queue_file(i)).st_mode & 0o7777 == 0o700
 
         # A file a delivery agent holds (shared lock) is left alone.
-        with open(find_file(inst, new[0]), "rb") as held_file:
+        with open(inst.find_queue_file(new[0]), "rb") as held_file:
             fcntl.flock(held_file, fcntl.LOCK_SH)
             err = postsuper(inst, "-d", new[0])
             assert err == ["postsuper: warning: %s: skipped: the message is being delivered" % new[0],
@@ -444,7 +415,7 @@ def test_postsuper_structure_and_purge():
         inst.stop()
 
         # A restore from backup: same name, a new inode, the wrong folder.
-        old = find_file(inst, qid)
+        old = inst.find_queue_file(qid)
         with open(old, "rb") as f:
             data = f.read()
         restored = os.path.join(inst.queue, "deferred", qid)
@@ -475,7 +446,7 @@ def test_postsuper_structure_and_purge():
         assert new_id != qid
         assert "postsuper: %s: renamed to match inode number: %s" % (qid, new_id) in err, err
         assert "postsuper: Renamed to match inode number: 1 message" in err, err
-        assert find_file(inst, new_id) == os.path.join(inst.queue, "deferred", new_id[0], new_id)
+        assert inst.find_queue_file(new_id) == os.path.join(inst.queue, "deferred", new_id[0], new_id)
         assert os.path.exists(os.path.join(inst.queue, "defer", new_id[0], new_id)), "the log follows"
         assert not os.path.exists(os.path.join(inst.queue, "defer", qid[0], qid))
         assert not os.path.exists(stale_tmp) and not os.path.exists(stale_embryo)
