@@ -107,6 +107,9 @@ install: all
 	install -m 0755 conf/postfix.init $(DESTDIR)/etc/init.d/postfix
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing: make fuzz, make fuzz-run, make fuzz-regress (see fuzz/README).
+include mk/fuzz.mk

@@ -40,6 +40,7 @@ typedef struct slice {
 
 static entry_t *buckets[HASH_SIZE];
 static int      loaded;         /* config_load ran: compatibility defaults apply */
+static int      cached;         /* some expansion or default is cached */
 static char    *loaded_dir;
 static char    *main_cf_path;
 
@@ -95,7 +96,7 @@ static const char *const raw_parameters[] = {
     "smtpd_reject_footer",
 };
 
-static const char *entry_expanded(entry_t *e);
+static const char *entry_expanded(entry_t *e, int depth);
 static void expand_text(buf_t *out, const char *s, size_t len, int depth);
 
 /* ---- the store ---- */
@@ -149,9 +150,14 @@ static entry_t *entry_get(const char *name)
     return e;
 }
 
-/* Values depend on each other: after any change, expand everything anew. */
+/* Values depend on each other: after any change, expand everything anew.
+ * Nothing is cached while main.cf is read, which keeps a long main.cf
+ * linear instead of walking every entry once per line. */
 static void forget_expansions(void)
 {
+    if (!cached)
+        return;
+    cached = 0;
     for (size_t i = 0; i < HASH_SIZE; i++)
         for (entry_t *e = buckets[i]; e; e = e->next) {
             retire(e->expanded);
@@ -181,6 +187,17 @@ static void reset_store(void)
     retire(main_cf_path);
     loaded_dir = main_cf_path = NULL;
     loaded = 0;
+    cached = 0;
+}
+
+void config_reset(void)
+{
+    reset_store();
+    for (size_t i = 0; i < n_retired; i++)
+        free(retired[i]);
+    free(retired);
+    retired = NULL;
+    n_retired = cap_retired = 0;
 }
 
 static void store_value(entry_t *e, const char *value, int set)
@@ -259,8 +276,10 @@ static const char *entry_default(entry_t *e)
         return legacy;
     if (p->def)
         return p->def;
-    if (e->dflt == NULL)
+    if (e->dflt == NULL) {
         e->dflt = xstrdup(p->compute ? p->compute() : "");
+        cached = 1;
+    }
     return e->dflt;
 }
 
@@ -269,17 +288,38 @@ static const char *entry_raw(entry_t *e)
     return e->value ? e->value : entry_default(e);
 }
 
+/* The first bytes of a regular file; -1 with errno. A FIFO or a terminal
+ * could block every daemon at its first $myorigin: EINVAL for those. */
+static ssize_t read_first_line(const char *path, char *line, size_t size)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    ssize_t n = -1;
+    int saved;
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0)
+        saved = errno;
+    else if (!S_ISREG(st.st_mode))
+        saved = EINVAL;
+    else if ((n = read(fd, line, size - 1)) < 0)
+        saved = errno;
+    else
+        saved = 0;
+    close(fd);
+    errno = saved;
+    return n;
+}
+
 /* Debian: "myorigin = /etc/mailname" means the first line of that file. */
 static void origin_from_file(buf_t *origin)
 {
     char line[FIRST_LINE_MAX];
     char *path = xstrdup(buf_str(origin));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, line, sizeof(line) - 1);
+    ssize_t n = read_first_line(path, line, sizeof(line));
     int saved = errno;
 
-    if (fd >= 0)
-        close(fd);
     if (n >= 0) {
         line[n] = 0;
         line[strcspn(line, "\r\n")] = 0;
@@ -288,7 +328,8 @@ static void origin_from_file(buf_t *origin)
     }
     if (n < 0 || origin->len == 0) {
         msg_warn("myorigin: cannot read a name from %s: %s; using $myhostname",
-                 path, n < 0 ? strerror(saved) : "empty first line");
+                 path, n < 0 ? (saved == EINVAL ? "not a regular file" : strerror(saved))
+                             : "empty first line");
         buf_set(origin, config_str("myhostname"));
     }
     free(path);
@@ -302,7 +343,10 @@ static int is_raw_parameter(const char *name)
     return 0;
 }
 
-static const char *entry_expanded(entry_t *e)
+/* depth counts the values being expanded around this one, so that a long
+ * chain of parameters (a = $b, b = $c...) ends like deep nesting does,
+ * not by running out of stack. */
+static const char *entry_expanded(entry_t *e, int depth)
 {
     buf_t out = BUF_INIT;
     const char *raw;
@@ -317,11 +361,12 @@ static const char *entry_expanded(entry_t *e)
     if (is_raw_parameter(e->name))
         buf_set(&out, raw);
     else
-        expand_text(&out, raw, strlen(raw), 0);
+        expand_text(&out, raw, strlen(raw), depth);
     if (strcmp(e->name, "myorigin") == 0 && out.len > 0 && out.data[0] == '/')
         origin_from_file(&out);
     e->expanding = 0;
     e->expanded = buf_steal(&out);
+    cached = 1;
     return e->expanded;
 }
 
@@ -361,23 +406,23 @@ static void bad_value(const char *why, const char *p, size_t n)
     msg_fatal("bad parameter value: %s in \"%.*s\"", why, (int) (n > 200 ? 200 : n), p);
 }
 
-static void append_value(buf_t *out, const char *name, size_t len)
+static void append_value(buf_t *out, const char *name, size_t len, int depth)
 {
     char *n = xstrndup(name, len);
     entry_t *e = entry_get(n);
 
     if (e != NULL)
-        buf_puts(out, entry_expanded(e));
+        buf_puts(out, entry_expanded(e, depth + 1));
     free(n);
 }
 
-static const char *lookup_value(const char *name, size_t len)
+static const char *lookup_value(const char *name, size_t len, int depth)
 {
     char *n = xstrndup(name, len);
     entry_t *e = entry_get(n);
 
     free(n);
-    return e ? entry_expanded(e) : "";
+    return e ? entry_expanded(e, depth + 1) : "";
 }
 
 /* Reads "{text}" at p into *group (without braces); returns the position
@@ -529,12 +574,12 @@ static void expand_inner(buf_t *out, const char *p, const char *end, int depth)
     if (q == name)
         bad_value("missing parameter name", p, (size_t) (end - p));
     if (q == end) {
-        append_value(out, name, (size_t) (q - name));
+        append_value(out, name, (size_t) (q - name), depth);
         return;
     }
     if (*q != '?' && *q != ':')
         bad_value("unexpected character after parameter name", p, (size_t) (end - p));
-    value = lookup_value(name, (size_t) (q - name));
+    value = lookup_value(name, (size_t) (q - name), depth);
     read_choice(q + 1, end, &first, &second);
     if (*q == '?')
         expand_text(out, *value ? first.p : second.p, *value ? first.n : second.n, depth + 1);
@@ -573,7 +618,7 @@ static void expand_text(buf_t *out, const char *s, size_t len, int depth)
 
             while (s < end && is_name_char(*s))
                 s++;
-            append_value(out, name, (size_t) (s - name));
+            append_value(out, name, (size_t) (s - name), depth);
         } else {
             buf_putc(out, '$');     /* a '$' before nothing nameable stays */
         }
@@ -712,7 +757,7 @@ const char *config_get(const char *name)
 {
     entry_t *e = entry_get(name);
 
-    return e ? entry_expanded(e) : NULL;
+    return e ? entry_expanded(e, 0) : NULL;
 }
 
 const char *config_str(const char *name)

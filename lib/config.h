@@ -35,6 +35,9 @@ const param_def_t *param_find(const char *name);
  * ("open /x/main.cf: No such file or directory"). */
 void config_load(const char *config_dir);
 const char *config_dir(void);
+/* Forgets main.cf, overrides and cached values, and frees them all. For
+ * tests and fuzzers only: every string returned before is then invalid. */
+void config_reset(void);
 /* Like a main.cf line that comes last (master.cf -o, postconf tests). */
 void config_override(const char *name, const char *value);
 /* Makes $service_name and $process_name available for expansion. */

@@ -185,6 +185,11 @@ static master_entry_t *parse_entry(parse_ctx_t *ctx, const char *line, int defau
     m->args = argv_new();
     if (ok && w->argc < FIELD_COUNT)
         ok = fail(ctx, "missing %s field", field_names[w->argc]) == 0;
+    /* "{}" gives an empty word: no column may be empty (an empty service
+     * or command would name a folder, not a socket or a program). */
+    for (size_t i = 0; ok && i < FIELD_COUNT; i++)
+        if (w->argv[i][0] == 0)
+            ok = fail(ctx, "empty %s field", field_names[i]) == 0;
     if (ok && !known_type(w->argv[1]))
         ok = fail(ctx, "bad transport type: %s", w->argv[1]) == 0;
     if (ok) {

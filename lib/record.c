@@ -15,6 +15,10 @@
 #define REC_LEN_BYTES_MAX  5
 #define REC_LEN_MAX        0x7fffffffUL
 #define REC_READ_CHUNK     4096
+/* What fits in a C record field of REC_SIZE_WIDTH (15) characters: the
+ * record is rewritten in place, so a wider value must never be accepted. */
+#define REC_SIZE_FIELD_MAX 999999999999999L
+#define REC_SIZE_FIELD_MIN (-99999999999999L)
 
 size_t rec_header(unsigned char *hdr, int type, size_t len)
 {
@@ -174,6 +178,8 @@ static int size_field(const char **p, long *value)
     errno = 0;
     *value = strtol(*p, &end, 10);
     if (errno != 0 || end == *p)
+        return -1;
+    if (*value > REC_SIZE_FIELD_MAX || *value < REC_SIZE_FIELD_MIN)
         return -1;
     *p = end;
     return 0;

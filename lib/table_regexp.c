@@ -13,6 +13,21 @@
 #include "table_impl.h"
 
 #define RX_GROUPS  10               /* $0..$9 */
+/* glibc's regcomp recurses once per nested group (100000 "(" overflow the
+ * stack) and copies a repeated subexpression once per repetition ("x+"
+ * twice, "x{1,100}" a hundred times); optional copies ("x{1,n}") also cost
+ * n * n, and so does repeating what can match empty ("(x*)+"), eight times
+ * more. Nested repeats thus grow exponentially: 130 bytes of "a++++..."
+ * took gigabytes, ".{1,20000}" 3 GB, "a*++++++++++++" 900 MB. Patterns are
+ * priced first, in units of roughly 8 bytes of regcomp's memory (measured
+ * with glibc 2.36). */
+#define RX_NESTING_MAX   100                /* groups inside groups */
+#define RX_ATOM_COST     64                 /* one copy of one atom */
+#define RX_NULLABLE_COST 8                  /* per size^2 when repeating "x*" */
+#define RX_RULE_COST_MAX 5000000UL          /* about 40 MB: ".{1,2000}" passes */
+#define RX_TABLE_COST_MAX 64000000UL        /* all rules of one table */
+#define RX_DUP_MAX       32767              /* glibc's RE_DUP_MAX */
+#define RX_COST_CAP      ((size_t) 1 << 40)
 
 typedef enum { RX_MATCH, RX_IF, RX_ENDIF } rx_kind_t;
 
@@ -28,6 +43,7 @@ typedef struct rx_table {
     rx_rule_t *rules;
     size_t     count;
     size_t     cap;
+    size_t     cost;                /* of the rules compiled so far */
 } rx_table_t;
 
 /* ---------------------------------------------------------------- */
@@ -75,6 +91,228 @@ static int parse_pattern(const char **pp, buf_t *pattern, int *cflags, buf_t *wh
     *pp = p;
     return 0;
 }
+
+/* ---------------------------------------------------------------- */
+/* Pattern cost, before regcomp                                      */
+/* ---------------------------------------------------------------- */
+
+typedef struct rx_scan {
+    const char *p;
+    int         extended;           /* ERE: ( ) | + ? {m,n}; BRE: \( \) \| \+ \? \{m,n\} */
+    int         depth;
+    int         too_deep;
+} rx_scan_t;
+
+typedef struct rx_cost {
+    size_t size;                    /* nodes once regcomp has made its copies */
+    size_t cost;                    /* regcomp's work, in units */
+    int    nullable;                /* can match the empty string */
+} rx_cost_t;
+
+static size_t cost_add(size_t a, size_t b)
+{
+    return a > RX_COST_CAP - b ? RX_COST_CAP : a + b;
+}
+
+static size_t cost_mul(size_t a, size_t b)
+{
+    return b != 0 && a > RX_COST_CAP / b ? RX_COST_CAP : a * b;
+}
+
+/* An operator is plain in ERE and backslashed in BRE ("(" or "\\("). */
+static int at_operator(const rx_scan_t *sc, char op)
+{
+    if (sc->extended)
+        return sc->p[0] == op;
+    return sc->p[0] == '\\' && sc->p[1] == op;
+}
+
+static void skip_operator(rx_scan_t *sc)
+{
+    sc->p += sc->extended ? 1 : 2;
+}
+
+/* Reads decimal digits, staying just above RX_DUP_MAX when larger. */
+static size_t read_count(const char **pp, int *any)
+{
+    size_t n = 0;
+
+    for (*any = 0; **pp >= '0' && **pp <= '9'; (*pp)++, *any = 1)
+        n = n > RX_DUP_MAX ? n : n * 10 + (size_t) (**pp - '0');
+    return n;
+}
+
+/* "{m}", "{m,}", "{m,n}", "{,n}" at sc->p: *copies made and *optional
+ * ones among them. 0 and nothing consumed when it is no interval. */
+static int read_interval(rx_scan_t *sc, size_t *copies, size_t *optional)
+{
+    const char *p = sc->p + (sc->extended ? 1 : 2);
+    size_t m, n = 0;
+    int has_m, has_n = 0, has_comma = *p != 0 && p[strspn(p, "0123456789")] == ',';
+
+    *copies = 1;
+    *optional = 0;
+    m = read_count(&p, &has_m);
+    if (!has_m && !has_comma)               /* "{,n}" is "{0,n}" to glibc */
+        return 0;
+    if (has_comma) {
+        p++;
+        n = read_count(&p, &has_n);
+    }
+    if (sc->extended ? *p != '}' : (p[0] != '\\' || p[1] != '}'))
+        return 0;
+    sc->p = p + (sc->extended ? 1 : 2);
+    if (!has_comma) {
+        *copies = m;
+        *optional = 0;
+    } else if (!has_n) {
+        *copies = m + 1;                    /* m copies, then "x*" */
+        *optional = 1;
+    } else {
+        *copies = n;
+        *optional = n > m ? n - m : 0;
+    }
+    if (*copies == 0)
+        *copies = 1;
+    return 1;
+}
+
+/* Applies the repetition operators at sc->p to an atom's cost. */
+static rx_cost_t apply_repeats(rx_scan_t *sc, rx_cost_t c)
+{
+    for (;;) {
+        size_t copies = 1, optional = 1;
+        int maybe_empty = 1, loops = 1;     /* "x*": empty, repeated */
+
+        if (*sc->p == '*') {
+            sc->p++;
+        } else if (at_operator(sc, '?')) {
+            skip_operator(sc);
+            loops = 0;
+        } else if (at_operator(sc, '+')) {
+            skip_operator(sc);
+            copies = 2;                     /* "x+" is "xx*" */
+            maybe_empty = 0;
+        } else if (at_operator(sc, '{') && read_interval(sc, &copies, &optional)) {
+            maybe_empty = optional > 0 && optional >= copies;
+        } else {
+            return c;
+        }
+        c.cost = cost_add(cost_mul(c.cost, copies),
+                          cost_mul(c.size, cost_mul(optional, optional)));
+        c.size = cost_mul(c.size, copies);
+        if (c.nullable && loops)
+            c.cost = cost_add(c.cost, cost_mul(RX_NULLABLE_COST, cost_mul(c.size, c.size)));
+        c.nullable = c.nullable || maybe_empty;
+    }
+}
+
+/* "[...]" with "]" first, "[:class:]", "[.x.]" and "[=x=]" inside. */
+static void skip_bracket(rx_scan_t *sc)
+{
+    const char *p = sc->p + 1;
+
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p && *p != ']') {
+        if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+            char kind = p[1];
+
+            for (p += 2; *p && !(p[0] == kind && p[1] == ']'); p++)
+                ;
+            if (*p)
+                p += 2;
+        } else {
+            p++;
+        }
+    }
+    sc->p = *p ? p + 1 : p;
+}
+
+static rx_cost_t scan_alternatives(rx_scan_t *sc);
+
+/* One atom (a group, a bracket, an escaped or plain character). */
+static rx_cost_t scan_atom(rx_scan_t *sc)
+{
+    rx_cost_t c = { 1, RX_ATOM_COST, 0 };
+
+    if (at_operator(sc, '(')) {
+        skip_operator(sc);
+        if (++sc->depth > RX_NESTING_MAX) {
+            sc->too_deep = 1;
+            return c;
+        }
+        c = scan_alternatives(sc);
+        sc->depth--;
+        if (at_operator(sc, ')'))
+            skip_operator(sc);
+        c.size = cost_add(c.size, 2);       /* the group's open and close */
+        c.cost = cost_add(c.cost, 2 * RX_ATOM_COST);
+    } else if (*sc->p == '[') {
+        skip_bracket(sc);
+    } else if (*sc->p == '\\' && sc->p[1] != 0) {
+        c.nullable = strchr("<>bB`'", sc->p[1]) != NULL;     /* GNU anchors */
+        sc->p += 2;
+    } else {
+        c.nullable = *sc->p == '^' || *sc->p == '$';
+        sc->p++;
+    }
+    return c;
+}
+
+/* Branches separated by "|", up to a group's end or the pattern's. */
+static rx_cost_t scan_alternatives(rx_scan_t *sc)
+{
+    rx_cost_t total = { 0, 0, 0 };
+    int branch_nullable = 1;                /* an empty branch matches empty */
+
+    while (*sc->p && !sc->too_deep && !at_operator(sc, ')')) {
+        rx_cost_t atom;
+
+        if (at_operator(sc, '|')) {
+            skip_operator(sc);
+            total.nullable |= branch_nullable;
+            branch_nullable = 1;
+            continue;
+        }
+        atom = apply_repeats(sc, scan_atom(sc));
+        total.size = cost_add(total.size, atom.size);
+        total.cost = cost_add(total.cost, atom.cost);
+        branch_nullable &= atom.nullable;
+    }
+    total.nullable |= branch_nullable;
+    return total;
+}
+
+/* What regcomp would spend on pattern; -1 with why when it nests too
+ * deep or costs more than one rule may. */
+static int rx_price(const char *pattern, int cflags, size_t *cost, buf_t *why)
+{
+    rx_scan_t sc = { pattern, (cflags & REG_EXTENDED) != 0, 0, 0 };
+
+    *cost = 0;
+    /* A stray ")" is plain text in ERE: go on after it. */
+    while (*sc.p && !sc.too_deep) {
+        *cost = cost_add(*cost, scan_alternatives(&sc).cost);
+        if (at_operator(&sc, ')'))
+            skip_operator(&sc);
+    }
+    if (sc.too_deep) {
+        buf_printf(why, "regular expression nests groups more than %d deep", RX_NESTING_MAX);
+        return -1;
+    }
+    if (*cost > RX_RULE_COST_MAX) {
+        buf_set(why, "regular expression too costly to compile (nested or long repetitions)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Rules                                                             */
+/* ---------------------------------------------------------------- */
 
 /* Checks $n references in a result against the pattern's groups. */
 static int check_result(const char *result, const regex_t *re, int negate, buf_t *why)
@@ -124,6 +362,30 @@ static int keyword(const char *p, const char *word)
     return strncasecmp(p, word, n) == 0 && (p[n] == 0 || isspace((unsigned char) p[n]));
 }
 
+/* Prices, then compiles a pattern within the table's budget. 0 or -1. */
+static int rx_compile(rx_table_t *rt, const char *pattern, int cflags, regex_t *re,
+                      buf_t *why)
+{
+    size_t cost;
+    int rc;
+
+    if (rx_price(pattern, cflags, &cost, why) < 0)
+        return -1;
+    if (cost > RX_TABLE_COST_MAX - rt->cost) {
+        buf_set(why, "regular expressions of this table too costly to compile in total");
+        return -1;
+    }
+    if ((rc = regcomp(re, pattern, cflags)) != 0) {
+        char text[256];
+
+        regerror(rc, re, text, sizeof(text));
+        buf_printf(why, "bad regular expression \"%s\": %s", pattern, text);
+        return -1;
+    }
+    rt->cost += cost;
+    return 0;
+}
+
 /* Parses one logical line into a rule: 0, or -1 with why (rule skipped). */
 static int rx_parse_line(rx_table_t *rt, const char *line, buf_t *why)
 {
@@ -161,15 +423,10 @@ static int rx_parse_line(rx_table_t *rt, const char *line, buf_t *why)
         buf_release(&pattern);
         return -1;
     }
-    if ((rc = regcomp(&re, buf_str(&pattern), cflags)) != 0) {
-        char text[256];
-
-        regerror(rc, &re, text, sizeof(text));
-        buf_printf(why, "bad regular expression \"%s\": %s", buf_str(&pattern), text);
-        buf_release(&pattern);
-        return -1;
-    }
+    rc = rx_compile(rt, buf_str(&pattern), cflags, &re, why);
     buf_release(&pattern);
+    if (rc < 0)
+        return -1;
     if (kind == RX_MATCH && check_result(p, &re, negate, why) < 0) {
         regfree(&re);
         return -1;

@@ -98,6 +98,20 @@ static int read_physical(table_source_t *s, buf_t *line, buf_t *err)
     return 1;
 }
 
+#define SPACE_CHARS " \t\r\n\f\v"   /* isspace() in the C locale */
+
+/* Drops trailing whitespace of every kind that leading whitespace skips
+ * (buf_trim_right keeps \f and \v), as Postfix trims with isspace(). */
+static void trim_space_right(buf_t *b)
+{
+    size_t len = b->len;
+
+    while (len > 0 && b->data[len - 1] != 0 && strchr(SPACE_CHARS, b->data[len - 1]) != NULL)
+        len--;
+    if (len < b->len)
+        buf_truncate(b, len);
+}
+
 static int is_blank_or_comment(const char *p)
 {
     p += strspn(p, " \t\r\f\v");
@@ -153,7 +167,7 @@ int table_source_next(table_source_t *s, buf_t *line, buf_t *err)
     buf_release(&phys);
     if (r < 0)
         return -1;
-    buf_trim_right(line);
+    trim_space_right(line);
     return have;
 }
 
@@ -172,13 +186,13 @@ static const char *parse_quoted(const char *p, buf_t *key)
 
 static const char *skip_space(const char *p)
 {
-    return p + strspn(p, " \t\r\n\f\v");
+    return p + strspn(p, SPACE_CHARS);
 }
 
 static void value_from(buf_t *value, const char *p)
 {
     buf_set(value, skip_space(p));
-    buf_trim_right(value);
+    trim_space_right(value);
 }
 
 int table_parse_kv(const char *line, buf_t *key, buf_t *value, const char **why)
@@ -188,12 +202,12 @@ int table_parse_kv(const char *line, buf_t *key, buf_t *value, const char **why)
 
     if (*p == '"') {
         p = parse_quoted(p, key);
-        if (p == NULL || (*p && !strchr(" \t\r\n\f\v", *p))) {
+        if (p == NULL || (*p && !strchr(SPACE_CHARS, *p))) {
             *why = format;
             return -1;
         }
     } else {
-        size_t len = strcspn(p, " \t\r\n\f\v");
+        size_t len = strcspn(p, SPACE_CHARS);
 
         buf_reset(key);
         buf_append(key, p, len);
@@ -224,7 +238,7 @@ int table_parse_alias(const char *line, buf_t *key, buf_t *value, const char **w
 
         buf_reset(key);
         buf_append(key, p, len);
-        buf_trim_right(key);
+        trim_space_right(key);
         p += len;
     }
     if (*p != ':') {

@@ -331,6 +331,46 @@ static void test_loops_are_fatal(void **state)
     assert_string_equal(config_str("c"), "1");
 }
 
+/* Found while fuzzing: each parameter reference started the nesting count
+ * again, so a long chain (p0 = $p1, p1 = $p2...) could exhaust the stack.
+ * As in Postfix, the count runs through references: over 100 is fatal. */
+static void test_long_reference_chain(void **state)
+{
+    (void) state;
+    buf_t text = BUF_INIT;
+    char err[2048];
+
+    buf_puts(&text, "compatibility_level = 3.6\n");
+    for (int i = 0; i < 150; i++)
+        buf_printf(&text, "p%d = $p%d\n", i, i + 1);
+    buf_puts(&text, "p150 = end\n");
+    for (int i = 0; i < 60; i++)
+        buf_printf(&text, "q%d = ${q%d}\n", i, i + 1);
+    buf_puts(&text, "q60 = end\n");
+    load_main_cf(buf_str(&text));
+    assert_string_equal(config_str("q0"), "end");
+    assert_int_equal(run_child(get_value, "p0", err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "unreasonable nesting"));
+    buf_release(&text);
+}
+
+/* config_reset (for tests and fuzzers) forgets everything; loading works
+ * again afterwards. */
+static void test_reset(void **state)
+{
+    (void) state;
+    load_main_cf("compatibility_level = 3.6\nfuzz_only = $mail_name\n");
+    assert_string_equal(config_str("fuzz_only"), "Postfix");
+    config_override("mail_name", "X");
+    assert_string_equal(config_str("fuzz_only"), "X");
+    config_reset();
+    assert_false(config_is_set("fuzz_only"));
+    assert_null(config_get("fuzz_only"));
+    assert_string_equal(config_str("mail_name"), "Postfix");
+    load_main_cf("compatibility_level = 3.6\nfuzz_only = again\n");
+    assert_string_equal(config_str("fuzz_only"), "again");
+}
+
 /* ---- typed values ---- */
 
 static void get_time(const char *name)
@@ -500,6 +540,32 @@ static void test_myorigin_from_file(void **state)
     assert_string_equal(config_str("myorigin"), "mx.example.org");
 }
 
+/* Found while fuzzing: a FIFO (or a terminal) as myorigin's file blocked
+ * the first expansion of $myorigin for ever. Only a regular file is read. */
+static void origin_from_fifo(const char *dir)
+{
+    alarm(10);                              /* the old code blocked here */
+    config_load(dir);
+    _exit(strcmp(config_str("myorigin"), "mx.example.org") == 0 ? 0 : 2);
+}
+
+static void test_myorigin_not_regular_file(void **state)
+{
+    (void) state;
+    char text[1024], path[700], err[2048];
+
+    snprintf(path, sizeof(path), "%s/mailname.fifo", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(text, sizeof(text),
+             "compatibility_level = 3.6\n"
+             "myhostname = mx.example.org\n"
+             "myorigin = %s\n", path);
+    write_file("main.cf", text);
+    assert_int_equal(run_child(origin_from_fifo, tmpdir, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "mailname.fifo: not a regular file; using $myhostname"));
+    unlink(path);
+}
+
 static void test_computed_hostname_domain(void **state)
 {
     (void) state;
@@ -635,11 +701,14 @@ int main(void)
         cmocka_unit_test(test_expansion_forms),
         cmocka_unit_test(test_relational_expressions),
         cmocka_unit_test(test_loops_are_fatal),
+        cmocka_unit_test(test_long_reference_chain),
+        cmocka_unit_test(test_reset),
         cmocka_unit_test(test_time_values),
         cmocka_unit_test(test_int_bool_size),
         cmocka_unit_test(test_lower_bounds),
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_myorigin_from_file),
+        cmocka_unit_test(test_myorigin_not_regular_file),
         cmocka_unit_test(test_computed_hostname_domain),
         cmocka_unit_test(test_computed_mynetworks),
         cmocka_unit_test(test_compatibility_level),

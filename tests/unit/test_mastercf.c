@@ -208,6 +208,25 @@ static void test_leading_continuation_and_empty(void **state)
     mastercf_free(t);
 }
 
+/* Found by fuzz/fuzz_mastercf: "{}" gave an empty column, so an entry
+ * could have an empty service name or command. */
+static void test_empty_brace_columns(void **state)
+{
+    (void) state;
+    expect_error("smtp inet n - n - - {}\n", 1, "empty command field");
+    expect_error("{ } inet n - n - - smtpd\n", 1, "empty service field");
+    expect_error("smtp {} n - n - - smtpd\n", 1, "empty type field");
+    expect_error("smtp inet n - n {} - smtpd\n", 1, "empty wakeup field");
+
+    char *err = NULL;
+    master_table_t *t = load_text("x unix n - n - - pipe\n  flags= {} argv=/bin/cat\n", &err);
+
+    assert_non_null(t);                     /* an empty argument is still fine */
+    assert_int_equal(t->entries[0]->args->argc, 3);
+    assert_string_equal(t->entries[0]->args->argv[1], "");
+    mastercf_free(t);
+}
+
 static int setup(void **state)
 {
     (void) state;
@@ -232,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_repeat_last_wins),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_leading_continuation_and_empty),
+        cmocka_unit_test(test_empty_brace_columns),
     };
 
     log_init("test_mastercf", LOG_FLAG_STDERR);

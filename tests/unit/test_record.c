@@ -187,6 +187,27 @@ static void test_size_record(void **state)
     buf_release(&text);
 }
 
+/* Found by fuzz/fuzz_record: a field wider than 15 characters parsed, and
+ * rewriting the record in place (rec_size_format) then panicked. */
+static void test_size_record_field_width(void **state)
+{
+    const char wide[] = "10 6666666666666666 1";
+    const char widest[] = "999999999999999 20 1 0 -99999999999999 0";
+    const char too_negative[] = "10 20 1 0 -100000000000000 0";
+    rec_size_info_t out;
+    buf_t text = BUF_INIT;
+
+    (void) state;
+    assert_int_equal(rec_size_parse(wide, sizeof(wide) - 1, &out), -1);
+    assert_int_equal(rec_size_parse(too_negative, sizeof(too_negative) - 1, &out), -1);
+    assert_int_equal(rec_size_parse(widest, sizeof(widest) - 1, &out), 0);
+    assert_int_equal(out.content_size, 999999999999999L);
+    assert_int_equal(out.content_length, -99999999999999L);
+    rec_size_format(&text, &out);
+    assert_int_equal(text.len, REC_SIZE_LEN);
+    buf_release(&text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_parse_memory),
         cmocka_unit_test(test_parse_long_varint),
         cmocka_unit_test(test_size_record),
+        cmocka_unit_test(test_size_record_field_width),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -541,6 +541,60 @@ static void test_regexp(void **state)
     free(spec);
 }
 
+/* Found by fuzz/fuzz_table_source: regcomp copies a repeated group once
+ * per repetition, so 130 bytes of "e\\++++..." needed gigabytes (as do
+ * ".{1,20000}" and nested intervals), and it recurses per nested group
+ * (100000 "(" crashed on the stack). Such rules are now refused like
+ * other bad ones; long but plain patterns and sane repeats still work. */
+static void test_regexp_cost_limits(void **state)
+{
+    char *spec = spec_of("regexp", "rx_cost");
+    buf_t text = BUF_INIT;
+    char *out;
+
+    (void) state;
+    buf_puts(&text, "/^e\\+");
+    for (int i = 0; i < 120; i++)
+        buf_putc(&text, '+');
+    buf_puts(&text, "./ exploding\n/");
+    for (int i = 0; i < 100000; i++)
+        buf_putc(&text, '(');
+    buf_putc(&text, 'a');
+    for (int i = 0; i < 100000; i++)
+        buf_putc(&text, ')');
+    buf_puts(&text, "/ deep\n"
+             "/^((x{1,300}){1,300})$/ nested intervals\n"
+             "/^(y{1,100}){1,100}$/x basic syntax, literal braces\n"
+             "/^z\\{1,300\\}\\(z\\{1,300\\}\\)\\{1,300\\}$/x basic nested intervals\n"
+             "/^(a{1,100}){1,100}@b$/ bounded\n"
+             "/^(one|two|three|four|five|six|seven|eight|nine|ten)+@");
+    for (int i = 0; i < 3000; i++)
+        buf_printf(&text, "(d%d)?", i);
+    buf_puts(&text, "c$/ long\n"
+             "/^w{,3000}$/ open interval\n"
+             "/^(v*)++++++++++$/ repeated empty match\n");
+    write_file("rx_cost", buf_str(&text));
+    capture_start();
+    assert_string_equal(lookup(spec, 0, "aaa@b"), "bounded");
+    out = capture_end();
+    assert_non_null(strstr(out, "line 1: regular expression too costly to compile"));
+    assert_non_null(strstr(out, "line 2: regular expression nests groups more than 100 deep"));
+    assert_non_null(strstr(out, "line 3: regular expression too costly to compile"));
+    assert_null(strstr(out, "line 4:"));
+    assert_non_null(strstr(out, "line 5: regular expression too costly to compile"));
+    assert_null(strstr(out, "line 6:"));
+    assert_null(strstr(out, "line 7:"));
+    assert_non_null(strstr(out, "line 8: regular expression too costly to compile"));
+    assert_non_null(strstr(out, "line 9: regular expression too costly to compile"));
+    free(out);
+    capture_start();
+    assert_string_equal(lookup(spec, 0, "(y{1,100}){1,100}"), "basic syntax, literal braces");
+    assert_string_equal(lookup(spec, 0, "twoone@d7c"), "long");
+    free(capture_end());
+    buf_release(&text);
+    free(spec);
+}
+
 static void test_cidr(void **state)
 {
     char *spec = spec_of("cidr", "nets");
@@ -671,6 +725,37 @@ static void test_parse_alias_lines(void **state)
     assert_string_equal(buf_str(&key), "k\"q");
     buf_release(&key);
     buf_release(&value);
+}
+
+/* Found by fuzz/fuzz_table_source: leading \f and \v were skipped but
+ * trailing ones kept ("OK\v" stayed "OK\v"). Both ends now trim what
+ * isspace() calls space, as Postfix does. */
+static void test_trailing_vertical_space(void **state)
+{
+    buf_t key = BUF_INIT, value = BUF_INIT, err = BUF_INIT;
+    const char *why;
+    char *spec;
+    table_t *t;
+
+    (void) state;
+    assert_int_equal(table_parse_kv("user \v OK\v\f", &key, &value, &why), 0);
+    assert_string_equal(buf_str(&value), "OK");
+    assert_int_equal(table_parse_alias("root\v: alice\v", &key, &value, &why), 0);
+    assert_string_equal(buf_str(&key), "root");
+    assert_string_equal(buf_str(&value), "alice");
+    write_file("vt_source", "a 1\v\nb 2\f\n  continued\f\n");
+    spec = spec_of("texthash", "vt_source");
+    t = table_open(spec, 0, &err);
+    assert_non_null(t);
+    assert_int_equal(table_get(t, "a", &value), TABLE_FOUND);
+    assert_string_equal(buf_str(&value), "1");
+    assert_int_equal(table_get(t, "b", &value), TABLE_FOUND);
+    assert_string_equal(buf_str(&value), "2\f  continued");
+    table_close(t);
+    free(spec);
+    buf_release(&key);
+    buf_release(&value);
+    buf_release(&err);
 }
 
 /* ---------------------------------------------------------------- */
@@ -902,9 +987,11 @@ int main(void)
         cmocka_unit_test(test_inline_and_static),
         cmocka_unit_test(test_unix_passwd),
         cmocka_unit_test(test_regexp),
+        cmocka_unit_test(test_regexp_cost_limits),
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_hostile_sources),
         cmocka_unit_test(test_parse_alias_lines),
+        cmocka_unit_test(test_trailing_vertical_space),
         cmocka_unit_test(test_maps_list),
         cmocka_unit_test(test_maps_reopen_when_created),
         cmocka_unit_test(test_virtual_order),
