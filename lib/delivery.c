@@ -502,3 +502,25 @@ int delivery_queue_open(const delivery_request_t *req, queue_map_t *qm, buf_t *w
     buf_release(&path);
     return rc;
 }
+
+void delivery_serve(stream_t *client,
+                    void (*deliver)(const delivery_request_t *req, delivery_result_t *res))
+{
+    delivery_request_t req;
+    delivery_result_t *res;
+
+    stream_set_timeout(client, (int) config_time("ipc_timeout"));
+    if (delivery_request_read(client, &req) < 0) {
+        msg_warn("malformed or missing delivery request");
+        return;
+    }
+    res = xcalloc(req.rcpt_count ? req.rcpt_count : 1, sizeof(*res));
+    deliver(&req, res);
+    delivery_results_send(client, &req, res);
+    if (stream_flush(client) < 0)
+        msg_warn("%s: cannot send delivery results to qmgr", req.queue_id);
+    for (size_t i = 0; i < req.rcpt_count; i++)
+        delivery_result_free(&res[i]);
+    free(res);
+    delivery_request_free(&req);
+}

@@ -81,6 +81,12 @@ void delivery_results_send(stream_t *s, const delivery_request_t *req,
                            const delivery_result_t *res);
 void delivery_result_free(delivery_result_t *res);     /* contents only */
 
+/* Agent side, one whole conversation: reads the request (after announcing
+ * the protocol), lets deliver fill one result per recipient, sends the
+ * results. Timeouts: ipc_timeout. */
+void delivery_serve(stream_t *client,
+                    void (*deliver)(const delivery_request_t *req, delivery_result_t *res));
+
 /* Agent side: maps the request's queue file with a shared lock, waiting a
  * little while qmgr holds its exclusive one. The queue name and ID come from
  * a less privileged process and become a path opened by root: only

@@ -148,23 +148,6 @@ static void deliver_request(const delivery_request_t *req, delivery_result_t *re
 
 void local_serve(service_t *svc, stream_t *client)
 {
-    delivery_request_t req;
-    delivery_result_t *res;
-
     (void) svc;
-    stream_set_timeout(client, (int) config_time("ipc_timeout"));
-    /* Announces delivery_request_protocol, then reads the request. */
-    if (delivery_request_read(client, &req) < 0) {
-        msg_warn("malformed or missing delivery request");
-        return;
-    }
-    res = xcalloc(req.rcpt_count ? req.rcpt_count : 1, sizeof(*res));
-    deliver_request(&req, res);
-    delivery_results_send(client, &req, res);
-    if (stream_flush(client) < 0)
-        msg_warn("%s: cannot send delivery results to qmgr", req.queue_id);
-    for (size_t i = 0; i < req.rcpt_count; i++)
-        delivery_result_free(&res[i]);
-    free(res);
-    delivery_request_free(&req);
+    delivery_serve(client, deliver_request);
 }
